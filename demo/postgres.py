@@ -1,0 +1,68 @@
+"""Where the shop database lives: an embedded PostgreSQL (pgserver) or one given by configuration.
+
+The demo runs a real PostgreSQL 16 from pip, with its data under the warehouse home folder, so
+nothing needs root, Docker or a network. Set ``SOURCES__SHOP__CREDENTIALS`` (or
+``[sources.shop] credentials`` in ``.dlt/secrets.toml``) to use your own PostgreSQL instead: the
+generator and the pipeline then both talk to that one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+import dlt
+
+log = logging.getLogger(__name__)
+
+CREDENTIALS_KEY = "sources.shop.credentials"
+
+
+def configured_dsn() -> str | None:
+    """Return the shop credentials from dlt configuration (env or secrets.toml), if any."""
+    value = dlt.config.get(CREDENTIALS_KEY)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    # A TOML table (drivername, host, ...) resolves to a mapping; turn it into a URL.
+    from dlt.common.configuration.specs import ConnectionStringCredentials
+
+    credentials = ConnectionStringCredentials(dict(value))
+    return credentials.to_native_representation()
+
+
+def embedded_dsn(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in ``data_dir``.
+
+    The server keeps running after this process exits, so the CLI's steps (generate, ingest,
+    advance) share one database; ``stop_embedded`` or ``make clean`` stops it.
+    """
+    import pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    return server.get_uri()
+
+
+def shop_dsn(data_dir: Path) -> str:
+    """The shop database to use: the configured one, else the embedded demo server."""
+    return configured_dsn() or embedded_dsn(data_dir)
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    """Stop the embedded server in ``data_dir`` if one runs there. Returns True if it stopped."""
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    from pgserver._commands import pg_ctl
+
+    # As root, pgserver runs PostgreSQL as its own system user; pg_ctl must run as that user too.
+    user = "pgserver" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=user, timeout=30)
+    except subprocess.CalledProcessError:
+        return False
+    log.info("stopped the embedded PostgreSQL in %s", data_dir)
+    return True

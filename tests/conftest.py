@@ -1,0 +1,60 @@
+"""Shared fixtures: one real embedded PostgreSQL for the session, a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from demo.postgres import embedded_dsn, stop_embedded
+from warehouse.paths import Paths
+
+# Small enough for a 2-core machine, large enough that every kind of mess occurs.
+TEST_SCALE = 0.02
+
+
+def _world_readable_tempdir(prefix: str) -> Path:
+    # As root, pgserver runs PostgreSQL as its own user, which must be able to enter the folder.
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[tuple[str, Path]]:
+    """A real PostgreSQL 16 (pgserver), started once for the test session."""
+    data_dir = _world_readable_tempdir("warehouse-pg-") / "data"
+    dsn = embedded_dsn(data_dir)
+    yield dsn, data_dir
+    stop_embedded(data_dir)
+
+
+@pytest.fixture
+def shop_dsn(postgres_server: tuple[str, Path]) -> Iterator[str]:
+    """A new, empty database on the session's server; dropped after the test."""
+    server_dsn, _ = postgres_server
+    name = f"shop_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    yield server_dsn.replace("/postgres?", f"/{name}?")
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f"drop database {name} with (force)")
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Paths:
+    """A warehouse home of its own for each test."""
+    return Paths(tmp_path / "warehouse").ensure()
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_shop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose their shop database explicitly; a developer's env must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("SOURCES__SHOP__"):
+            monkeypatch.delenv(name)

@@ -1,0 +1,326 @@
+"""``warehouse``: the one entry point that runs the job: simulate, ingest, build, query.
+
+    warehouse demo                 the whole demo: shop database, every pipeline, dbt build
+    warehouse demo generate        (re)create the simulated shop database
+    warehouse demo advance         move the simulated world forward one day (or --days N)
+    warehouse demo stop            stop the embedded PostgreSQL
+    warehouse ingest [SOURCE ...]  run the dlt pipelines (default: all)
+    warehouse build [DBT ARGS]     dbt build (extra arguments go to dbt)
+    warehouse run                  ingest everything, then build
+    warehouse query SQL            run SQL on the warehouse and print the result
+
+``--home DIR`` (or ``$WAREHOUSE_HOME``) chooses where the warehouse keeps its files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+
+from .paths import PROJECT_DIR, Paths
+
+SOURCES = ("shop",)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    os.chdir(PROJECT_DIR)  # dlt reads .dlt/config.toml from the working directory
+    paths = Paths.from_env(args.home).ensure()
+    try:
+        args.handler(args, paths)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose or not _is_expected(exc):
+            raise
+        print(f"error: {_reason(exc)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_demo(args: argparse.Namespace, paths: Paths) -> None:
+    started = time.perf_counter()
+    from demo import shop
+
+    dsn = _shop_dsn(paths)
+    if args.reset or not _generated(dsn):
+        _step("generate", lambda: _generate(dsn, args.scale, args.seed))
+    else:
+        clock = _with_connection(dsn, shop.read_clock)
+        print(
+            f"shop database: already generated (scale {clock.scale}, clock {clock.now:%Y-%m-%d})"
+            "; --reset regenerates it"
+        )
+    cmd_run(args, paths)
+    _print_marts(paths)
+    print(f"\nDone in {time.perf_counter() - started:.1f} s. Query the marts with:")
+    print(
+        f"  .venv/bin/duckdb -readonly {_relative(paths.duckdb)} "
+        "-c 'select * from sales.fct_orders limit 5'"
+    )
+    print(
+        "  .venv/bin/warehouse query 'select order_status, count(*) from sales.fct_orders "
+        "group by 1'"
+    )
+    print("Move the simulated world a day forward and refresh incrementally with:")
+    print("  .venv/bin/warehouse demo advance && .venv/bin/warehouse run")
+
+
+def cmd_generate(args: argparse.Namespace, paths: Paths) -> None:
+    _step("generate", lambda: _generate(_shop_dsn(paths), args.scale, args.seed))
+
+
+def cmd_advance(args: argparse.Namespace, paths: Paths) -> None:
+    from demo import shop
+
+    def advance() -> str:
+        summary = shop.advance(_shop_dsn(paths), args.days)
+        return f"clock {summary.clock.now:%Y-%m-%d}; " + _counts(summary.counts)
+
+    _step(f"advance {args.days} day(s)", advance)
+
+
+def cmd_stop(args: argparse.Namespace, paths: Paths) -> None:
+    from demo.postgres import stop_embedded
+
+    stopped = stop_embedded(paths.postgres)
+    print("embedded PostgreSQL stopped" if stopped else "no embedded PostgreSQL was running")
+
+
+def cmd_ingest(args: argparse.Namespace, paths: Paths) -> None:
+    unknown = sorted(set(args.sources or ()) - set(SOURCES))
+    if unknown:
+        raise ValueError(
+            f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}"
+        )
+    for source in args.sources or SOURCES:
+        _step(f"ingest {source}", lambda source=source: _ingest(source, paths))
+
+
+def cmd_build(args: argparse.Namespace, paths: Paths) -> None:
+    from .dbt import dbt
+
+    def build() -> str:
+        report = dbt(paths, "build", *getattr(args, "dbt_args", []))
+        return ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
+
+    _step("dbt build", build)
+
+
+def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
+    args.sources = None
+    cmd_ingest(args, paths)
+    cmd_build(args, paths)
+
+
+def cmd_query(args: argparse.Namespace, paths: Paths) -> None:
+    import duckdb
+
+    with duckdb.connect(str(paths.duckdb), read_only=True) as conn:
+        conn.sql(args.sql).show(max_rows=args.max_rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Steps
+
+
+def _shop_dsn(paths: Paths) -> str:
+    from demo.postgres import shop_dsn
+
+    return shop_dsn(paths.postgres)
+
+
+def _generated(dsn: str) -> bool:
+    from demo import shop
+
+    try:
+        _with_connection(dsn, shop.read_clock)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _generate(dsn: str, scale: float, seed: int) -> str:
+    from demo import shop
+
+    summary = shop.generate(dsn, scale=scale, seed=seed)
+    return f"scale {scale}, seed {seed}; " + _counts(summary.counts)
+
+
+def _ingest(source: str, paths: Paths) -> str:
+    from ingestion.runner import pipeline_for, run
+
+    if source == "shop":
+        from ingestion.shop import shop
+
+        dlt_source = shop(credentials=_shop_dsn(paths))
+    else:
+        raise ValueError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
+    report = run(pipeline_for(source, paths.duckdb, paths.pipelines), dlt_source)
+    return _counts(report.rows) + f" ({report.total:,} rows)"
+
+
+def _print_marts(paths: Paths) -> None:
+    import duckdb
+
+    from .dbt import mart_relations
+
+    print("\nMarts built:")
+    with duckdb.connect(str(paths.duckdb), read_only=True) as conn:
+        for schema, table in mart_relations():
+            (rows,) = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+            print(f"  {schema}.{table:<24} {rows:>12,} rows")
+
+
+def _step(name: str, action: Callable[[], str | None]) -> None:
+    """Run one step, printing its name, what it did and how long it took."""
+    print(f"==> {name}", flush=True)
+    started = time.perf_counter()
+    outcome = action()
+    elapsed = time.perf_counter() - started
+    print(f"    {name}: {outcome + ' ' if outcome else ''}in {elapsed:.1f} s", flush=True)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table} {count:,}" for table, count in counts.items()) or "nothing new"
+
+
+def _with_connection(dsn: str, action):
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        return action(conn)
+
+
+def _relative(path) -> str:
+    try:
+        return str(path.relative_to(PROJECT_DIR))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Errors and logging
+
+
+def _is_expected(exc: BaseException) -> bool:
+    """Errors that carry a message meant for the user (no traceback needed)."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from ingestion.shop import ShopSourceError
+
+    from .dbt import BuildError
+
+    import duckdb
+    import psycopg
+
+    expected = (PipelineStepFailed, ShopSourceError, BuildError, ValueError, RuntimeError)
+    return isinstance(exc, (*expected, duckdb.Error, psycopg.Error))
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost message: dlt wraps source errors in several layers of its own."""
+    while exc.__cause__ is not None or getattr(exc, "exception", None) is not None:
+        inner = getattr(exc, "exception", None) or exc.__cause__
+        if inner is None or inner is exc:
+            break
+        exc = inner
+    return str(exc)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # pgserver logs every pg_ctl call at INFO and warns when XDG_RUNTIME_DIR is unset.
+    logging.getLogger("pgserver").setLevel(logging.INFO if verbose else logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+
+
+def _scale(value: str) -> float:
+    try:
+        scale = float(value)
+    except ValueError:
+        scale = float("nan")
+    if not scale > 0:
+        raise argparse.ArgumentTypeError(
+            f"scale must be a positive number (e.g. 0.1, 1, 10), got {value!r}"
+        )
+    return scale
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warehouse",
+        description="The GlobalRetail analytics warehouse: dlt pipelines into DuckDB, dbt models.",
+    )
+    parser.add_argument(
+        "--home", help="folder for the warehouse's files (default: var/ or $WAREHOUSE_HOME)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details and tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def scale_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--scale",
+            type=_scale,
+            default=1.0,
+            help="scale factor: 1 is about 100k orders (default 1)",
+        )
+        sub.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+
+    demo = commands.add_parser("demo", help="run the whole demo, or manage the simulated shop")
+    scale_options(demo)
+    demo.add_argument(
+        "--reset", action="store_true", help="regenerate the shop database even if it exists"
+    )
+    demo.set_defaults(handler=cmd_demo)
+    actions = demo.add_subparsers(dest="action", metavar="ACTION")
+    generate = actions.add_parser("generate", help="(re)create the simulated shop database")
+    scale_options(generate)
+    generate.set_defaults(handler=cmd_generate)
+    advance = actions.add_parser("advance", help="move the simulated world forward")
+    advance.add_argument("--days", type=int, default=1, help="how many days (default 1)")
+    advance.set_defaults(handler=cmd_advance)
+    actions.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(handler=cmd_stop)
+
+    ingest = commands.add_parser("ingest", help="run dlt pipelines into the raw schemas")
+    ingest.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help=f"which sources (default: all of {', '.join(SOURCES)})",
+    )
+    ingest.set_defaults(handler=cmd_ingest)
+
+    build = commands.add_parser("build", help="dbt build: models, snapshots, seeds and tests")
+    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt")
+    build.set_defaults(handler=cmd_build)
+
+    commands.add_parser("run", help="ingest every source, then build").set_defaults(handler=cmd_run)
+
+    query = commands.add_parser("query", help="run SQL on the warehouse (read-only)")
+    query.add_argument("sql")
+    query.add_argument("--max-rows", type=int, default=40)
+    query.set_defaults(handler=cmd_query)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

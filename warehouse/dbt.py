@@ -1,0 +1,70 @@
+"""Run dbt in-process against the warehouse, and read what it built."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import PROJECT_DIR, Paths
+
+
+class BuildError(RuntimeError):
+    """dbt reported failed models or tests."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """The outcome of one dbt invocation."""
+
+    command: str
+    seconds: float
+    statuses: dict[str, int]
+
+
+def dbt(paths: Paths, *args: str) -> BuildReport:
+    """Run ``dbt <args>`` on the project with the warehouse at ``paths``; raise on failure.
+
+    dbt prints its own per-model progress (status, rows, seconds) as it goes.
+    """
+    from dbt.cli.main import dbtRunner
+
+    os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb)
+    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
+    started = time.perf_counter()
+    result = dbtRunner().invoke(
+        [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    )
+    statuses: dict[str, int] = {}
+    for node in getattr(result.result, "results", None) or []:
+        status = str(node.status)
+        statuses[status] = statuses.get(status, 0) + 1
+    report = BuildReport(" ".join(args), time.perf_counter() - started, statuses)
+    if not result.success:
+        detail = f": {result.exception}" if result.exception else ""
+        raise BuildError(
+            f"dbt {report.command} failed ({_describe(statuses)}){detail}. The failing models "
+            "and tests are listed above; the previous warehouse tables are unchanged where dbt "
+            "did not get to replace them."
+        )
+    return report
+
+
+def mart_relations() -> list[tuple[str, str]]:
+    """``(schema, table)`` of every mart model in the last compiled manifest, sorted."""
+    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    return sorted(
+        (node["schema"], node["alias"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1:2] == ["marts"]
+    )
+
+
+def _describe(statuses: dict[str, int]) -> str:
+    return ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) or "none"
+
+
+def manifest_path() -> Path:
+    return PROJECT_DIR / "target" / "manifest.json"

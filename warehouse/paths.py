@@ -1,0 +1,41 @@
+"""Where the warehouse keeps its files. Everything generated lives under one home folder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The files of one warehouse instance (the demo's, the test suite's, yours)."""
+
+    home: Path
+
+    @classmethod
+    def from_env(cls, home: str | os.PathLike[str] | None = None) -> Paths:
+        """``home``, else ``$WAREHOUSE_HOME``, else ``var/`` in the project (git-ignored)."""
+        chosen = home or os.environ.get("WAREHOUSE_HOME") or PROJECT_DIR / "var"
+        return cls(Path(chosen).resolve())
+
+    @property
+    def duckdb(self) -> Path:
+        """The warehouse database: raw schemas written by dlt, models built by dbt."""
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def postgres(self) -> Path:
+        """Data folder of the embedded demo PostgreSQL (when no shop credentials are set)."""
+        return self.home / "postgres"
+
+    @property
+    def pipelines(self) -> Path:
+        """dlt's working folder: pipeline state and load packages in flight."""
+        return self.home / "dlt"
+
+    def ensure(self) -> Paths:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self
