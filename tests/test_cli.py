@@ -35,9 +35,7 @@ def mart_checksums(database: Path) -> dict[str, tuple]:
     """Row count and an order-independent checksum of every mart."""
     with duckdb.connect(str(database), read_only=True) as conn:
         return {
-            table: conn.execute(
-                f"select count(*), sum(hash(t)) from {table} as t"
-            ).fetchone()
+            table: conn.execute(f"select count(*), sum(hash(t)) from {table} as t").fetchone()
             for table in MART_TABLES
         }
 

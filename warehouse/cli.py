@@ -23,8 +23,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from .paths import PROJECT_DIR, Paths
-
-SOURCES = ("shop",)
+from .sources import SOURCES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +54,7 @@ def cmd_demo(args: argparse.Namespace, paths: Paths) -> None:
 
     dsn = _shop_dsn(paths)
     if args.reset or not _generated(dsn):
-        _step("generate", lambda: _generate(dsn, args.scale, args.seed))
+        _step("generate", lambda: _generate(dsn, paths, args.scale, args.seed))
     else:
         clock = _with_connection(dsn, shop.read_clock)
         print(
@@ -78,14 +77,14 @@ def cmd_demo(args: argparse.Namespace, paths: Paths) -> None:
 
 
 def cmd_generate(args: argparse.Namespace, paths: Paths) -> None:
-    _step("generate", lambda: _generate(_shop_dsn(paths), args.scale, args.seed))
+    _step("generate", lambda: _generate(_shop_dsn(paths), paths, args.scale, args.seed))
 
 
 def cmd_advance(args: argparse.Namespace, paths: Paths) -> None:
-    from demo import shop
+    from demo import world
 
     def advance() -> str:
-        summary = shop.advance(_shop_dsn(paths), args.days)
+        summary = world.advance(_shop_dsn(paths), paths.home, args.days)
         return f"clock {summary.clock.now:%Y-%m-%d}; " + _counts(summary.counts)
 
     _step(f"advance {args.days} day(s)", advance)
@@ -136,9 +135,9 @@ def cmd_query(args: argparse.Namespace, paths: Paths) -> None:
 
 
 def _shop_dsn(paths: Paths) -> str:
-    from demo.postgres import shop_dsn
+    from .sources import shop_dsn
 
-    return shop_dsn(paths.postgres)
+    return shop_dsn(paths)
 
 
 def _generated(dsn: str) -> bool:
@@ -151,23 +150,18 @@ def _generated(dsn: str) -> bool:
     return True
 
 
-def _generate(dsn: str, scale: float, seed: int) -> str:
-    from demo import shop
+def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
+    from demo import world
 
-    summary = shop.generate(dsn, scale=scale, seed=seed)
+    summary = world.generate(dsn, paths.home, scale=scale, seed=seed)
     return f"scale {scale}, seed {seed}; " + _counts(summary.counts)
 
 
 def _ingest(source: str, paths: Paths) -> str:
     from ingestion.runner import pipeline_for, run
 
-    if source == "shop":
-        from ingestion.shop import shop
-
-        dlt_source = shop(credentials=_shop_dsn(paths))
-    else:
-        raise ValueError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
-    report = run(pipeline_for(source, paths.duckdb, paths.pipelines), dlt_source)
+    with SOURCES[source](paths) as dlt_source:
+        report = run(pipeline_for(source, paths.duckdb, paths.pipelines), dlt_source)
     return _counts(report.rows) + f" ({report.total:,} rows)"
 
 
@@ -216,14 +210,13 @@ def _relative(path) -> str:
 
 def _is_expected(exc: BaseException) -> bool:
     """Errors that carry a message meant for the user (no traceback needed)."""
+    import duckdb
+    import psycopg
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     from ingestion.shop import ShopSourceError
 
     from .dbt import BuildError
-
-    import duckdb
-    import psycopg
 
     expected = (PipelineStepFailed, ShopSourceError, BuildError, ValueError, RuntimeError)
     return isinstance(exc, (*expected, duckdb.Error, psycopg.Error))

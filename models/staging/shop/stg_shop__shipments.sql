@@ -1,0 +1,56 @@
+{#-
+    One row per shipment (at most one per order). The shop deletes shipments only with their
+    order (no soft delete), so is_deleted comes from the pipeline's hard_deletes list alone.
+-#}
+with
+
+source as (
+
+    select * from {{ source('shop', 'shipments') }}
+
+),
+
+hard_deletes as (
+
+    select * from {{ source('shop', 'hard_deletes') }}
+    {# One NULL id would make `id in (...)` NULL instead of false for unlisted rows. #}
+    where table_name = 'shipments' and id is not null
+
+),
+
+{# Raw tables are merged on the key, so this is a safeguard that should change nothing. #}
+deduplicated as (
+
+    {{ deduplicate('source', partition_by='id', order_by='updated_at desc, _dlt_load_id desc') }}
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        cast(id as {{ dbt.type_bigint() }}) as shipment_id,
+        cast(order_id as {{ dbt.type_bigint() }}) as order_id,
+
+        ----------  strings
+        lower(trim(carrier)) as carrier,
+        trim(tracking_number) as tracking_number,
+
+        ----------  booleans
+        id in (select hard_deletes.id from hard_deletes) as is_deleted,
+
+        ----------  timestamps
+        {{ to_utc('shipped_at', var('shop_local_timezone')) }} as shipped_at,
+        {{ to_utc('delivered_at', var('shop_local_timezone')) }} as delivered_at,
+        {{ to_utc('updated_at') }} as shipment_updated_at,
+        (
+            select {{ to_utc('max(hard_deletes.detected_at)') }}
+            from hard_deletes
+            where hard_deletes.id = deduplicated.id
+        ) as deleted_at
+
+    from deduplicated
+
+)
+
+select * from renamed

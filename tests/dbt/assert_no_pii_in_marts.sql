@@ -1,0 +1,62 @@
+{#-
+    No PII in what analysts and BI tools can read. Scans every persisted model of the marts
+    and intermediate layers (found in the graph, columns read from the database, so new
+    models are covered without editing this test) and returns:
+    - columns named like the shop's PII columns (email, phone, names, street, postal code);
+    - string values that look like an email address or a phone number.
+    email_hash values are 64 hex characters: they match neither pattern.
+    Ephemeral models (the intermediate layer today) are never persisted: what they carry
+    reaches the warehouse only through a mart, which is scanned here.
+    The depends_on lines make dbt build the marts before it runs this test.
+-#}
+-- depends_on: {{ ref('fct_orders') }}
+-- depends_on: {{ ref('fct_order_items') }}
+-- depends_on: {{ ref('dim_customers') }}
+-- depends_on: {{ ref('dim_products') }}
+
+{%- set pii_column_names = [
+    'email', 'phone', 'first_name', 'last_name', 'street_address', 'postal_code',
+] -%}
+{%- set email_pattern = '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+[.][A-Za-z0-9.-]+' -%}
+{%- set phone_pattern = '^[+]?[0-9][0-9 ().-]{5,}[0-9]$' -%}
+{%- set checks = [] -%}
+
+{%- if execute -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model'
+        and node.fqn[1] in ['marts', 'intermediate']
+        and node.config.materialized != 'ephemeral' -%}
+        {%- set relation = adapter.get_relation(
+            database=node.database, schema=node.schema, identifier=node.alias,
+        ) -%}
+        {%- for column in (adapter.get_columns_in_relation(relation) if relation else []) -%}
+            {%- set label = "'" ~ node.name ~ "' as model_name, '"
+                ~ column.name ~ "' as column_name" -%}
+            {%- if column.name | lower in pii_column_names -%}
+                {%- do checks.append(
+                    "select " ~ label ~ ", 'PII column' as finding, "
+                    ~ "cast(null as " ~ dbt.type_string() ~ ") as sample_value"
+                ) -%}
+            {%- elif column.is_string() -%}
+                {%- set quoted = adapter.quote(column.name) -%}
+                {%- do checks.append(
+                    "select " ~ label ~ ", 'PII value' as finding, "
+                    ~ quoted ~ " as sample_value from " ~ relation
+                    ~ " where " ~ matches_pattern(quoted, email_pattern)
+                    ~ " or " ~ matches_pattern(quoted, phone_pattern)
+                ) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+{%- endif %}
+
+{% if checks -%}
+    {{ checks | join('\nunion all\n') }}
+{%- else -%}
+    select
+        cast(null as {{ dbt.type_string() }}) as model_name,
+        cast(null as {{ dbt.type_string() }}) as column_name,
+        cast(null as {{ dbt.type_string() }}) as finding,
+        cast(null as {{ dbt.type_string() }}) as sample_value
+    where false
+{%- endif %}

@@ -1,0 +1,69 @@
+{#-
+    No mart holds a row of a staff test account. Test accounts are found again from the raw
+    source with is_test_account(), independently of the staging filter that removes them.
+    Returns the offending rows, by mart.
+-#}
+with
+
+shop_customers as (
+
+    select * from {{ source('shop', 'customers') }}
+
+),
+
+dim_customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+fct_orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+fct_order_items as (
+
+    select * from {{ ref('fct_order_items') }}
+
+),
+
+test_accounts as (
+
+    select distinct id as customer_id
+    from shop_customers
+    where {{ is_test_account('first_name', 'last_name', 'email') }}
+
+),
+
+final as (
+
+    select
+        'dim_customers' as model_name,
+        dim_customers.customer_id
+    from dim_customers
+    inner join test_accounts
+        on dim_customers.customer_id = test_accounts.customer_id
+
+    union all
+
+    select
+        'fct_orders' as model_name,
+        fct_orders.customer_id
+    from fct_orders
+    inner join test_accounts
+        on fct_orders.customer_id = test_accounts.customer_id
+
+    union all
+
+    select
+        'fct_order_items' as model_name,
+        fct_order_items.customer_id
+    from fct_order_items
+    inner join test_accounts
+        on fct_order_items.customer_id = test_accounts.customer_id
+
+)
+
+select * from final
