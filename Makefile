@@ -11,7 +11,7 @@ SCALE ?= 1
 TEST_SCALE ?= 0.02
 
 # SQL that sqlfluff lints (through the dbt templater, so Jinja is rendered as dbt renders it).
-SQL_PATHS := models tests/dbt analyses snapshots
+SQL_PATHS := models tests/dbt
 
 export DBT_PROFILES_DIR := $(CURDIR)
 
