@@ -63,17 +63,18 @@ def cmd_demo(args: argparse.Namespace, paths: Paths) -> None:
         )
     cmd_run(args, paths)
     _print_marts(paths)
+    home = "" if paths == Paths.from_env() else f" --home {_relative(paths.home)}"
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Query the marts with:")
     print(
         f"  .venv/bin/duckdb -readonly {_relative(paths.duckdb)} "
         "-c 'select * from sales.fct_orders limit 5'"
     )
     print(
-        "  .venv/bin/warehouse query 'select order_status, count(*) from sales.fct_orders "
-        "group by 1'"
+        f"  .venv/bin/warehouse{home} query "
+        "'select order_status, count(*) from sales.fct_orders group by 1'"
     )
     print("Move the simulated world a day forward and refresh incrementally with:")
-    print("  .venv/bin/warehouse demo advance && .venv/bin/warehouse run")
+    print(f"  .venv/bin/warehouse{home} demo advance && .venv/bin/warehouse{home} run")
 
 
 def cmd_generate(args: argparse.Namespace, paths: Paths) -> None:
@@ -171,7 +172,9 @@ def _print_marts(paths: Paths) -> None:
     from .dbt import mart_relations
 
     print("\nMarts built:")
-    with duckdb.connect(str(paths.duckdb), read_only=True) as conn:
+    # Not read-only: dbt's in-process connection to the same file is still open, and DuckDB
+    # allows a second connection in one process only with the same configuration.
+    with duckdb.connect(str(paths.duckdb)) as conn:
         for schema, table in mart_relations():
             (rows,) = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
             print(f"  {schema}.{table:<24} {rows:>12,} rows")
