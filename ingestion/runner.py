@@ -43,5 +43,9 @@ def run(pipeline: dlt.Pipeline, source: DltSource) -> IngestReport:
     info = pipeline.run(source)
     info.raise_on_failed_jobs()
     counts = pipeline.last_trace.last_normalize_info.row_counts
-    rows = {table: count for table, count in sorted(counts.items()) if not table.startswith("_dlt")}
+    rows = {
+        table: count
+        for table, count in sorted(counts.items())
+        if count and not table.startswith("_dlt")
+    }
     return IngestReport(source.name, rows, time.perf_counter() - started)
