@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 
 from .paths import PROJECT_DIR, Paths
-from .sources import SOURCES
+from .sources import RECONCILERS, SOURCES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,15 +156,21 @@ def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
     from demo import world
 
     summary = world.generate(dsn, paths.home, scale=scale, seed=seed)
-    return f"scale {scale}, seed {seed}; " + _counts(summary.counts)
+    # A new world makes the warehouse built from the old one (and its pipelines' cursors)
+    # meaningless: start it afresh rather than merge two companies' histories.
+    paths.duckdb.unlink(missing_ok=True)
+    shutil.rmtree(paths.pipelines, ignore_errors=True)
+    return f"scale {scale}, seed {seed}; " + _counts(summary.counts) + "; warehouse reset"
 
 
 def _ingest(source: str, paths: Paths) -> str:
     from ingestion.runner import pipeline_for, run
 
     with SOURCES[source](paths) as dlt_source:
-        report = run(pipeline_for(source, paths.duckdb, paths.pipelines), dlt_source)
-    return _counts(report.rows) + f" ({report.total:,} rows)"
+        pipeline = pipeline_for(source, paths.duckdb, paths.pipelines)
+        report = run(pipeline, dlt_source, RECONCILERS.get(source))
+    reconciled = f"; {_counts(report.reconciled)}" if report.reconciled else ""
+    return _counts(report.rows) + f" ({report.total:,} rows)" + reconciled
 
 
 def _print_marts(paths: Paths) -> None:
