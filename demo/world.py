@@ -16,7 +16,8 @@ from pathlib import Path
 
 import psycopg
 
-from . import shop
+from . import clickstream, shop
+from .api import data as api_data
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ WindowStep = Callable[[psycopg.Connection, shop.Clock, datetime | None, datetime
 
 # Applied in order after the shop, for the history and then for every simulated day.
 # The third parties come first: the clickstream reads their campaigns.
-WINDOW_STEPS: list[WindowStep] = []
+WINDOW_STEPS: list[WindowStep] = [api_data.apply_window, clickstream.apply_window]
 
 
 def generate(dsn: str, home: Path, scale: float = 1.0, seed: int = 42) -> shop.Summary:

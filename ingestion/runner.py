@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
 from dlt.sources import DltSource
 
+# A source's own check after a load (given the load ids): the counts to report, or an error
+# if they do not reconcile, e.g. the clickstream's lines read = loaded + quarantined.
+Reconcile = Callable[[dlt.Pipeline, Sequence[str]], dict[str, int]]
+
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What one pipeline run loaded: rows per table, and how long it took."""
+    """What one pipeline run loaded: rows per table, how long it took, and the source's
+    reconciliation counts if it has a check."""
 
     source: str
     rows: dict[str, int]
     seconds: float
+    reconciled: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -37,8 +44,11 @@ def pipeline_for(source: str, duckdb_path: Path, pipelines_dir: Path) -> dlt.Pip
     )
 
 
-def run(pipeline: dlt.Pipeline, source: DltSource) -> IngestReport:
-    """Extract, normalize and load ``source``; raise if any load job failed."""
+def run(
+    pipeline: dlt.Pipeline, source: DltSource, reconcile: Reconcile | None = None
+) -> IngestReport:
+    """Extract, normalize and load ``source``; raise if any load job failed or the source's
+    ``reconcile`` check fails."""
     started = time.perf_counter()
     info = pipeline.run(source)
     info.raise_on_failed_jobs()
@@ -48,4 +58,5 @@ def run(pipeline: dlt.Pipeline, source: DltSource) -> IngestReport:
         for table, count in sorted(counts.items())
         if count and not table.startswith("_dlt")
     }
-    return IngestReport(source.name, rows, time.perf_counter() - started)
+    reconciled = reconcile(pipeline, info.loads_ids) if reconcile else {}
+    return IngestReport(source.name, rows, time.perf_counter() - started, reconciled)

@@ -6,6 +6,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -34,16 +35,35 @@ def postgres_server() -> Iterator[tuple[str, Path]]:
     stop_embedded(data_dir)
 
 
-@pytest.fixture
-def shop_dsn(postgres_server: tuple[str, Path]) -> Iterator[str]:
-    """A new, empty database on the session's server; dropped after the test."""
-    server_dsn, _ = postgres_server
+@contextmanager
+def _new_database(server_dsn: str) -> Iterator[str]:
+    """A new, empty database on the server, dropped on exit."""
     name = f"shop_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_dsn, autocommit=True) as conn:
         conn.execute(f"create database {name}")
     yield server_dsn.replace("/postgres?", f"/{name}?")
     with psycopg.connect(server_dsn, autocommit=True) as conn:
         conn.execute(f"drop database {name} with (force)")
+
+
+@pytest.fixture
+def shop_dsn(postgres_server: tuple[str, Path]) -> Iterator[str]:
+    """A new, empty database on the session's server; dropped after the test."""
+    with _new_database(postgres_server[0]) as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="module")
+def generated_world_dsn(
+    postgres_server: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database holding the whole generated demo world at TEST_SCALE (seed 42), shared by
+    one module's tests: they may read it, never change it."""
+    from demo import world
+
+    with _new_database(postgres_server[0]) as dsn:
+        world.generate(dsn, tmp_path_factory.mktemp("world"), scale=TEST_SCALE, seed=42)
+        yield dsn
 
 
 @pytest.fixture

@@ -36,6 +36,12 @@ class Paths:
         """dlt's working folder: pipeline state and load packages in flight."""
         return self.home / "dlt"
 
+    @property
+    def clickstream(self) -> Path:
+        """The demo's web log folder (hourly gzip JSONL files): the clickstream source's
+        ``bucket_url`` unless one is configured."""
+        return self.home / "clickstream"
+
     def ensure(self) -> Paths:
         self.home.mkdir(parents=True, exist_ok=True)
         return self

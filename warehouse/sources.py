@@ -7,14 +7,18 @@ source means adding one function here and one package under ``ingestion/``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .paths import Paths
 
 if TYPE_CHECKING:
+    import dlt
     from dlt.sources import DltSource
+
+    from ingestion.runner import Reconcile
 
 
 def shop_dsn(paths: Paths) -> str:
@@ -31,6 +35,50 @@ def shop(paths: Paths) -> Iterator[DltSource]:
     yield shop_source(credentials=shop_dsn(paths))
 
 
+@contextmanager
+def api(name: str, paths: Paths) -> Iterator[DltSource]:
+    """A third-party API source (payments, marketing, reviews). Without a configured
+    ``[sources.<name>] base_url``, the demo's API server serves the demo database for the
+    length of the run, and the pipeline uses the demo token."""
+    import importlib
+
+    import dlt
+
+    source = getattr(importlib.import_module(f"ingestion.{name}"), name)
+    if dlt.config.get(f"sources.{name}.base_url") is not None:
+        yield source()
+        return
+    from demo.api.server import DEMO_TOKEN, demo_behaviour, running
+
+    with running(shop_dsn(paths), demo_behaviour(), source=name) as server:
+        yield source(base_url=server.url, token=DEMO_TOKEN)
+
+
+@contextmanager
+def clickstream(paths: Paths) -> Iterator[DltSource]:
+    """The web event logs in ``[sources.clickstream] bucket_url``, else the demo's log folder."""
+    import dlt
+
+    from ingestion.clickstream import clickstream as clickstream_source
+
+    bucket_url = dlt.config.get("sources.clickstream.bucket_url") or str(paths.clickstream)
+    yield clickstream_source(bucket_url=bucket_url)
+
+
+def reconcile_clickstream(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> dict[str, int]:
+    """Lines read = events loaded + lines quarantined, per file, for the run's loads."""
+    from ingestion.clickstream import reconcile
+
+    return reconcile(pipeline, load_ids).counts()
+
+
 SOURCES: dict[str, Callable[[Paths], AbstractContextManager[DltSource]]] = {
     "shop": shop,
+    "payments": partial(api, "payments"),
+    "marketing": partial(api, "marketing"),
+    "reviews": partial(api, "reviews"),
+    "clickstream": clickstream,
 }
+
+# Checks run after a source's load (ingestion.runner.Reconcile); their counts are printed.
+RECONCILERS: dict[str, Reconcile] = {"clickstream": reconcile_clickstream}

@@ -1,0 +1,170 @@
+"""The clickstream source: the web and app event logs, loaded into ``raw_clickstream``.
+
+dlt's filesystem source lists the gzip JSON-lines files under ``bucket_url`` (a local folder,
+or any fsspec URL such as ``s3://``), incrementally on their modification time; each new
+file is streamed, split into lines and parsed by DuckDB in Arrow batches (no Python object
+per event). Three tables, all appended to, because each file is loaded exactly once:
+
+- ``events``: one row per event line, as delivered: the known fields as text columns (nested
+  objects as JSON text), unknown fields in ``_extra``, and ``_file_name``/``_line_number``.
+  Duplicates (the same ``event_id`` delivered twice) stay: staging removes them.
+- ``quarantine``: every line that is not a complete event, with its file, line number, raw
+  text and the reason. Nothing is dropped.
+- ``files``: one row per file loaded: lines read, events loaded, lines quarantined (so
+  ``lines read = loaded + quarantined`` can be checked after every run, see ``reconcile``)
+  and the event fields it carried. It is also the record that stops a file from being loaded
+  twice, even if its modification time changes.
+
+Schema drift (a field appearing or disappearing, such as the app's ``user_id`` ->
+``account_id`` rename) is reported by name as soon as a file shows it; the raw data keeps both
+columns and staging maps them (the policy is in the README).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+import duckdb
+from dlt.sources import DltResource
+from dlt.sources.filesystem import FileItemDict, filesystem
+
+from .helpers import (
+    EVENTS_SCHEMA,
+    FILES_SCHEMA,
+    QUARANTINE_SCHEMA,
+    ClickstreamSourceError,
+    FileTally,
+    LineBatcher,
+    ParsedLines,
+    Reconciliation,
+    check_bucket,
+    drift_report,
+    empty,
+    file_rows,
+    loaded_file_names,
+    read_lines,
+    reconcile,
+)
+from .settings import EVENTS_TABLE, FILE_GLOB, FILES_PER_PAGE, FILES_TABLE, QUARANTINE_TABLE
+
+__all__ = ["ClickstreamSourceError", "Reconciliation", "clickstream", "reconcile"]
+
+log = logging.getLogger(__name__)
+
+
+@dlt.source(name="clickstream", max_table_nesting=0)
+def clickstream(
+    bucket_url: str = dlt.config.value,
+    file_glob: str = FILE_GLOB,
+    chunk_size: int = 50_000,
+) -> DltResource:
+    """Load the event log files under ``bucket_url`` that are new since the last run.
+
+    Args:
+        bucket_url: the log folder: a local path or ``file://`` URL, or a bucket URL such as
+            ``s3://bucket/prefix`` (needs dlt's extra for it, e.g. ``dlt[s3]``).
+        file_glob: which files under it are logs; a file still being written must not match
+            (ship it under a temporary name and rename it when complete).
+        chunk_size: lines per Arrow batch; bounds the memory of the extract.
+
+    A bucket's credentials are read by dlt's filesystem resource from
+    ``[sources.clickstream.credentials]`` (secrets.toml or environment); a local folder needs
+    none.
+    """
+    check_bucket(bucket_url)
+    files = filesystem(
+        bucket_url=bucket_url,
+        file_glob=file_glob,
+        files_per_page=FILES_PER_PAGE,
+        incremental=dlt.sources.incremental("modification_date"),
+    )
+    return files | read_events(chunk_size=chunk_size)
+
+
+@dlt.transformer(name=EVENTS_TABLE, write_disposition="append")
+def read_events(files: list[FileItemDict], chunk_size: int) -> Iterator[Any]:
+    """Parse the new files into events and quarantined lines, and record each file.
+
+    Files are read in name order, which for time-stamped log names is the order they were
+    written in: schema drift is reported at the file where it starts. A file's row in `files`
+    is written once all its lines are parsed, with the final counts.
+    """
+    pipeline = dlt.current.pipeline()
+    state = dlt.current.resource_state()
+    already_loaded = loaded_file_names(pipeline)
+    yield empty(EVENTS_SCHEMA)
+    yield dlt.mark.with_table_name(empty(QUARANTINE_SCHEMA), QUARANTINE_TABLE)
+    yield dlt.mark.with_table_name(empty(FILES_SCHEMA), FILES_TABLE)
+
+    files = sorted(files, key=lambda file: file["relative_path"])
+    skipped = [file["relative_path"] for file in files if file["relative_path"] in already_loaded]
+    tallies: dict[str, FileTally] = {}
+    finished: list[FileItemDict] = []  # read to the end; recorded after their last batch
+    with duckdb.connect() as db:
+        batcher = LineBatcher(db, chunk_size)
+        for item in files:
+            name = item["relative_path"]
+            if name in already_loaded:
+                continue
+            tally = tallies[name] = FileTally()
+            with item.open() as stream:
+                for lines in read_lines(stream, chunk_size):
+                    tally.lines_read += lines.num_rows
+                    for parsed in batcher.add(name, lines):
+                        yield from _loaded(parsed, tallies)
+                        yield from _recorded(finished, tallies, state)
+            finished.append(item)
+        for parsed in batcher.flush():
+            yield from _loaded(parsed, tallies)
+        yield from _recorded(finished, tallies, state)
+    if skipped:
+        log.warning(
+            "clickstream: %d file(s) changed after they were loaded and are not loaded again "
+            "(each file is loaded once): %s%s. To load new lines, ship them in a new file.",
+            len(skipped),
+            ", ".join(skipped[:5]),
+            " ..." if len(skipped) > 5 else "",
+        )
+
+
+def _loaded(parsed: ParsedLines, tallies: dict[str, FileTally]) -> Iterator[Any]:
+    """A parsed batch's rows for the events and quarantine tables; counts go to the tallies."""
+    for name, count in parsed.events_per_file.items():
+        tallies[name].events += count
+    for name, count in parsed.quarantined_per_file.items():
+        tallies[name].quarantined += count
+        log.info("clickstream: %s: %d line(s) quarantined", name, count)
+    for name, fields in parsed.fields_per_file.items():
+        tallies[name].fields |= fields
+    if parsed.events.num_rows:
+        yield parsed.events
+    if parsed.quarantine.num_rows:
+        yield dlt.mark.with_table_name(parsed.quarantine, QUARANTINE_TABLE)
+
+
+def _recorded(
+    finished: list[FileItemDict], tallies: dict[str, FileTally], state: dict[str, Any]
+) -> Iterator[Any]:
+    """The `files` rows of the files whose every line is parsed; reports schema drift."""
+    for item in finished:
+        _report_drift(state, item["relative_path"], tallies[item["relative_path"]].fields)
+    if finished:
+        rows = file_rows(finished, tallies)
+        finished.clear()
+        yield dlt.mark.with_table_name(rows, FILES_TABLE)
+
+
+def _report_drift(state: dict[str, Any], file_name: str, fields: set[str]) -> None:
+    """Compare a file's event fields with the previous file's (kept in the resource state, so
+    across runs too) and warn on any change."""
+    if not fields:  # an empty file says nothing about the shape of events
+        return
+    previous = state.get("event_fields")
+    if previous is not None:
+        report = drift_report(file_name, previous, sorted(fields))
+        if report:
+            log.warning(report)
+    state["event_fields"] = sorted(fields)
