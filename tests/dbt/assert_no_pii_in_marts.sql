@@ -1,30 +1,38 @@
 {#-
     No PII in what analysts and BI tools can read. Scans every persisted model of the marts
-    and intermediate layers (found in the graph, columns read from the database, so new
-    models are covered without editing this test) and returns:
+    and intermediate layers and every snapshot (found in the graph, columns read from the
+    database, so new models are covered without editing this test) and returns:
     - columns named like the shop's PII columns (email, phone, names, street, postal code);
-    - string values that look like an email address or a phone number.
+    - string values that look like an email address or a phone number (the patterns of
+      pii_value_patterns(), shared with the no_pii_pattern generic test).
     email_hash values are 64 hex characters: they match neither pattern.
     Ephemeral models (the intermediate layer today) are never persisted: what they carry
     reaches the warehouse only through a mart, which is scanned here.
-    The depends_on lines make dbt build the marts before it runs this test.
+    The depends_on lines make dbt build the marts and snapshots before it runs this test.
 -#}
 -- depends_on: {{ ref('fct_orders') }}
 -- depends_on: {{ ref('fct_order_items') }}
 -- depends_on: {{ ref('dim_customers') }}
 -- depends_on: {{ ref('dim_products') }}
+-- depends_on: {{ ref('fct_daily_sales') }}
+-- depends_on: {{ ref('fct_daily_category_sales') }}
+-- depends_on: {{ ref('fct_shipments') }}
+-- depends_on: {{ ref('snp_shop__customers') }}
+-- depends_on: {{ ref('snp_shop__products') }}
 
 {%- set pii_column_names = [
     'email', 'phone', 'first_name', 'last_name', 'street_address', 'postal_code',
 ] -%}
-{%- set email_pattern = '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+[.][A-Za-z0-9.-]+' -%}
-{%- set phone_pattern = '^[+]?[0-9][0-9 ().-]{5,}[0-9]$' -%}
+{%- set email_pattern = pii_value_patterns().email -%}
+{%- set phone_pattern = pii_value_patterns().phone -%}
 {%- set checks = [] -%}
 
 {%- if execute -%}
     {%- for node in graph.nodes.values()
-        if node.resource_type == 'model'
-        and node.fqn[1] in ['marts', 'intermediate']
+        if (
+            node.resource_type == 'snapshot'
+            or node.resource_type == 'model' and node.fqn[1] in ['marts', 'intermediate']
+        )
         and node.config.materialized != 'ephemeral' -%}
         {%- set relation = adapter.get_relation(
             database=node.database, schema=node.schema, identifier=node.alias,

@@ -1,7 +1,7 @@
 {#-
-    No mart holds a row of a staff test account. Test accounts are found again from the raw
-    source with is_test_account(), independently of the staging filter that removes them.
-    Returns the offending rows, by mart.
+    No mart or snapshot holds a row of a staff test account. Test accounts are found again
+    from the raw source with is_test_account(), independently of the staging filter that
+    removes them. Returns the offending rows, by model.
 -#}
 with
 
@@ -26,6 +26,18 @@ fct_orders as (
 fct_order_items as (
 
     select * from {{ ref('fct_order_items') }}
+
+),
+
+fct_shipments as (
+
+    select * from {{ ref('fct_shipments') }}
+
+),
+
+snp_shop__customers as (
+
+    select * from {{ ref('snp_shop__customers') }}
 
 ),
 
@@ -63,6 +75,24 @@ final as (
     from fct_order_items
     inner join test_accounts
         on fct_order_items.customer_id = test_accounts.customer_id
+
+    union all
+
+    select
+        'fct_shipments' as model_name,
+        fct_shipments.customer_id
+    from fct_shipments
+    inner join test_accounts
+        on fct_shipments.customer_id = test_accounts.customer_id
+
+    union all
+
+    select
+        'snp_shop__customers' as model_name,
+        snp_shop__customers.customer_id
+    from snp_shop__customers
+    inner join test_accounts
+        on snp_shop__customers.customer_id = test_accounts.customer_id
 
 )
 

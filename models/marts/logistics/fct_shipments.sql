@@ -1,0 +1,118 @@
+{#-
+    One row per live shipment of an order in fct_orders, with lead times and its status
+    against the carrier's promise (seed carrier_service_levels). Shipments still on the way
+    are judged on the warehouse clock, the time of the latest order in the warehouse, not
+    on the wall clock: a rebuild on the same data gives the same answer.
+-#}
+with
+
+stg_shop__shipments as (
+
+    select * from {{ ref('stg_shop__shipments') }}
+
+),
+
+fct_orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+carrier_service_levels as (
+
+    select * from {{ ref('carrier_service_levels') }}
+
+),
+
+warehouse_clock as (
+
+    select max(ordered_at) as as_of_at
+    from fct_orders
+
+),
+
+shipments as (
+
+    select
+        stg_shop__shipments.shipment_id,
+        stg_shop__shipments.order_id,
+        fct_orders.customer_id,
+        stg_shop__shipments.carrier,
+        carrier_service_levels.promised_transit_days,
+        fct_orders.ordered_at,
+        stg_shop__shipments.shipped_at,
+        {{ dbt.dateadd(
+            'day',
+            'carrier_service_levels.promised_transit_days',
+            'stg_shop__shipments.shipped_at',
+        ) }} as promised_delivery_at,
+        stg_shop__shipments.delivered_at,
+        stg_shop__shipments.shipment_updated_at,
+        warehouse_clock.as_of_at
+
+    from stg_shop__shipments
+    inner join fct_orders
+        on stg_shop__shipments.order_id = fct_orders.order_id
+    left join carrier_service_levels
+        on stg_shop__shipments.carrier = carrier_service_levels.carrier
+    cross join warehouse_clock
+    where not stg_shop__shipments.is_deleted
+
+),
+
+shipment_checks as (
+
+    select
+        *,
+        delivered_at is not null as is_delivered,
+        (
+            delivered_at is null
+            and as_of_at > {{ dbt.dateadd('day', var('shipment_lost_after_days'), 'shipped_at') }}
+        ) as is_lost,
+        {# Unknown when the carrier has no promise; else late once past the promise. #}
+        case
+            when promised_delivery_at is null then null
+            when delivered_at is not null then delivered_at > promised_delivery_at
+            else as_of_at > promised_delivery_at
+        end as is_late,
+        {{ dbt.datediff('ordered_at', 'shipped_at', 'second') }}
+            as seconds_to_ship,
+        {{ dbt.datediff('shipped_at', 'delivered_at', 'second') }}
+            as seconds_in_transit
+
+    from shipments
+
+),
+
+final as (
+
+    select
+        shipment_id,
+        order_id,
+        customer_id,
+        carrier,
+        case
+            when is_delivered then 'delivered'
+            when is_lost then 'lost'
+            else 'in_transit'
+        end as shipment_status,
+        cast(promised_transit_days as {{ dbt.type_int() }}) as promised_transit_days,
+        cast(seconds_to_ship / 3600.0 as decimal(18, 2)) as hours_to_ship,
+        cast(seconds_to_ship / 86400.0 as decimal(18, 2)) as days_to_ship,
+        cast(seconds_in_transit / 3600.0 as decimal(18, 2)) as hours_in_transit,
+        cast(seconds_in_transit / 86400.0 as decimal(18, 2)) as days_in_transit,
+        is_delivered,
+        is_late,
+        is_lost,
+        ordered_at,
+        shipped_at,
+        cast(shipped_at as date) as shipped_date,
+        cast(promised_delivery_at as {{ dbt.type_timestamp() }}) as promised_delivery_at,
+        delivered_at,
+        shipment_updated_at
+
+    from shipment_checks
+
+)
+
+select * from final
