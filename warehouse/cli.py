@@ -184,7 +184,7 @@ def _print_marts(paths: Paths) -> None:
     with duckdb.connect(str(paths.duckdb)) as conn:
         for schema, table in mart_relations():
             (rows,) = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
-            print(f"  {schema}.{table:<24} {rows:>12,} rows")
+            print(f"  {schema + '.' + table:<40} {rows:>12,} rows")
 
 
 def _step(name: str, action: Callable[[], str | None]) -> None:
