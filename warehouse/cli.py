@@ -112,11 +112,16 @@ def cmd_ingest(args: argparse.Namespace, paths: Paths) -> None:
 def cmd_build(args: argparse.Namespace, paths: Paths) -> None:
     from .dbt import dbt
 
-    def build() -> str:
-        report = dbt(paths, "build", *getattr(args, "dbt_args", []))
-        return ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
+    def run(*dbt_args: str) -> Callable[[], str]:
+        def action() -> str:
+            report = dbt(paths, *dbt_args)
+            return ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
 
-    _step("dbt build", build)
+        return action
+
+    # Freshness first: a source that stopped loading is named before models are rebuilt on it.
+    _step("dbt source freshness", run("source", "freshness"))
+    _step("dbt build", run("build", *getattr(args, "dbt_args", [])))
 
 
 def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
