@@ -6,7 +6,7 @@
     - string values that look like an email address or a phone number (the patterns of
       pii_value_patterns(), shared with the no_pii_pattern generic test).
     email_hash values are 64 hex characters: they match neither pattern.
-    Ephemeral models (the intermediate layer today) are never persisted: what they carry
+    Ephemeral models (most of the intermediate layer) are never persisted: what they carry
     reaches the warehouse only through a mart, which is scanned here.
     The depends_on lines make dbt build the marts and snapshots before it runs this test.
 -#}
@@ -17,6 +17,11 @@
 -- depends_on: {{ ref('fct_daily_sales') }}
 -- depends_on: {{ ref('fct_daily_category_sales') }}
 -- depends_on: {{ ref('fct_shipments') }}
+-- depends_on: {{ ref('fct_sessions') }}
+-- depends_on: {{ ref('fct_daily_web_activity') }}
+-- depends_on: {{ ref('fct_campaign_performance') }}
+-- depends_on: {{ ref('fct_payment_reconciliation') }}
+-- depends_on: {{ ref('customer_features') }}
 -- depends_on: {{ ref('snp_shop__customers') }}
 -- depends_on: {{ ref('snp_shop__products') }}
 

@@ -35,6 +35,24 @@ fct_shipments as (
 
 ),
 
+fct_sessions as (
+
+    select * from {{ ref('fct_sessions') }}
+
+),
+
+fct_payment_reconciliation as (
+
+    select * from {{ ref('fct_payment_reconciliation') }}
+
+),
+
+customer_features as (
+
+    select * from {{ ref('customer_features') }}
+
+),
+
 snp_shop__customers as (
 
     select * from {{ ref('snp_shop__customers') }}
@@ -84,6 +102,33 @@ final as (
     from fct_shipments
     inner join test_accounts
         on fct_shipments.customer_id = test_accounts.customer_id
+
+    union all
+
+    select
+        'fct_sessions' as model_name,
+        fct_sessions.customer_id
+    from fct_sessions
+    inner join test_accounts
+        on fct_sessions.customer_id = test_accounts.customer_id
+
+    union all
+
+    select
+        'fct_payment_reconciliation' as model_name,
+        fct_payment_reconciliation.customer_id
+    from fct_payment_reconciliation
+    inner join test_accounts
+        on fct_payment_reconciliation.customer_id = test_accounts.customer_id
+
+    union all
+
+    select
+        'customer_features' as model_name,
+        customer_features.customer_id
+    from customer_features
+    inner join test_accounts
+        on customer_features.customer_id = test_accounts.customer_id
 
     union all
 

@@ -18,10 +18,51 @@ int_orders_enriched as (
 
 ),
 
+stg_payments__refunds as (
+
+    select * from {{ ref('stg_payments__refunds') }}
+
+),
+
 warehouse_clock as (
 
     select cast(max(ordered_at) as date) as as_of_date
     from int_orders_enriched
+
+),
+
+{#
+    Money given back to the customer for an order: succeeded refunds, except those of a
+    duplicate charge, which return an overcharge and leave the order's value as it was.
+#}
+order_refunds as (
+
+    select
+        order_id,
+        sum(refund_amount) as refunded_amount
+
+    from stg_payments__refunds
+    where refund_status = 'succeeded' and refund_reason != 'duplicate'
+    group by order_id
+
+),
+
+order_values as (
+
+    select
+        int_orders_enriched.customer_id,
+        int_orders_enriched.ordered_at,
+        case
+            when int_orders_enriched.order_status = 'cancelled' then 0
+            when
+                coalesce(order_refunds.refunded_amount, 0) >= int_orders_enriched.order_total
+                then 0
+            else int_orders_enriched.order_total - coalesce(order_refunds.refunded_amount, 0)
+        end as net_order_value
+
+    from int_orders_enriched
+    left join order_refunds
+        on int_orders_enriched.order_id = order_refunds.order_id
 
 ),
 
@@ -32,11 +73,9 @@ customer_orders as (
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
         count(*) as order_count,
-        sum(
-            case when order_status != 'cancelled' then order_total else 0 end
-        ) as lifetime_value
+        sum(net_order_value) as lifetime_value
 
-    from int_orders_enriched
+    from order_values
     group by customer_id
 
 ),

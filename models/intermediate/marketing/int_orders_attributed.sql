@@ -1,0 +1,118 @@
+{#-
+    Campaign attribution: one row per order of fct_orders with its first-touch and
+    last-touch campaign. A touch is a session of the order's customer (after identity
+    stitching, so anonymous browsing before a login counts) whose utm source, medium and
+    campaign are an ad campaign's, started at most var attribution_lookback_days (30) days
+    before the order and not after it; a touch exactly 30 days before still counts. The
+    first touch is the earliest of them, the last touch the latest (ties broken by
+    session_id); an order without touches has neither. Each order goes to at most one
+    campaign per model, so attributed revenue can never add up to more than the orders'.
+-#}
+with
+
+fct_orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+fct_sessions as (
+
+    select * from {{ ref('fct_sessions') }}
+
+),
+
+stg_marketing__campaigns as (
+
+    select * from {{ ref('stg_marketing__campaigns') }}
+
+),
+
+campaign_sessions as (
+
+    select
+        fct_sessions.session_id,
+        fct_sessions.customer_id,
+        fct_sessions.session_started_at,
+        stg_marketing__campaigns.campaign_id
+
+    from fct_sessions
+    inner join stg_marketing__campaigns
+        on
+            fct_sessions.utm_source = stg_marketing__campaigns.utm_source
+            and fct_sessions.utm_medium = stg_marketing__campaigns.utm_medium
+            and fct_sessions.utm_campaign = stg_marketing__campaigns.utm_campaign
+    where fct_sessions.customer_id is not null
+
+),
+
+touches as (
+
+    select
+        fct_orders.order_id,
+        campaign_sessions.session_id,
+        campaign_sessions.campaign_id,
+        campaign_sessions.session_started_at,
+        row_number() over (
+            partition by fct_orders.order_id
+            order by campaign_sessions.session_started_at, campaign_sessions.session_id
+        ) as first_touch_rank,
+        row_number() over (
+            partition by fct_orders.order_id
+            order by
+                campaign_sessions.session_started_at desc, campaign_sessions.session_id desc
+        ) as last_touch_rank,
+        count(*) over (partition by fct_orders.order_id) as touch_count
+
+    from fct_orders
+    inner join campaign_sessions
+        on
+            fct_orders.customer_id = campaign_sessions.customer_id
+            and fct_orders.ordered_at >= campaign_sessions.session_started_at
+            and {{ dbt.dateadd(
+                'day', -1 * var('attribution_lookback_days'), 'fct_orders.ordered_at'
+            ) }} <= campaign_sessions.session_started_at
+
+),
+
+first_touches as (
+
+    select * from touches
+    where first_touch_rank = 1
+
+),
+
+last_touches as (
+
+    select * from touches
+    where last_touch_rank = 1
+
+),
+
+final as (
+
+    select
+        fct_orders.order_id,
+        fct_orders.customer_id,
+        fct_orders.order_status,
+        fct_orders.currency,
+        fct_orders.order_total,
+        fct_orders.ordered_at,
+        fct_orders.order_date,
+        first_touches.campaign_id as first_touch_campaign_id,
+        first_touches.session_id as first_touch_session_id,
+        first_touches.session_started_at as first_touch_at,
+        last_touches.campaign_id as last_touch_campaign_id,
+        last_touches.session_id as last_touch_session_id,
+        last_touches.session_started_at as last_touch_at,
+        cast(coalesce(first_touches.touch_count, 0) as {{ dbt.type_int() }}) as touch_count
+
+    from fct_orders
+    left join first_touches
+        on fct_orders.order_id = first_touches.order_id
+    left join last_touches
+        on fct_orders.order_id = last_touches.order_id
+
+)
+
+select * from final

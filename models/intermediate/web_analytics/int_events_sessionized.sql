@@ -1,0 +1,242 @@
+{#-
+    One row per session: a device's (anonymous_id's) events, in event-time order, until more
+    than var session_timeout_minutes (30) pass without an event. An event exactly 30 minutes
+    after the previous one continues the session; one millisecond more starts a new one.
+    Events are ordered by when they happened (event_at), not by when they arrived, so an
+    event delivered late or out of order lands in the session it belongs to.
+
+    Incremental, the exception in its folder: the unit of work is the device. A run rebuilds,
+    from all their events, the sessions of every device with an event at most
+    var clickstream_lookback_hours before the latest session end already built (the new
+    events, the sessions they extend across the boundary, and events arriving up to that
+    late), and delete+insert on anonymous_id replaces all of those devices' sessions. Keyed
+    on session_id instead, a late event that moves a session's start (its id) or joins two
+    sessions would leave the superseded rows behind.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='anonymous_id',
+        on_schema_change='fail',
+    )
+}}
+
+with
+
+stg_clickstream__events as (
+
+    select * from {{ ref('stg_clickstream__events') }}
+
+),
+
+{# An event without a parsable time has no place in a session (staging's not_null warns). #}
+timed_events as (
+
+    select * from stg_clickstream__events
+    where event_at is not null
+
+),
+
+devices_to_build as (
+
+    select distinct anonymous_id
+    from timed_events
+    {% if is_incremental() %}
+        where event_at >= {{
+            incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
+        }}
+    {% endif %}
+
+),
+
+device_events as (
+
+    select timed_events.*
+    from timed_events
+    inner join devices_to_build
+        on timed_events.anonymous_id = devices_to_build.anonymous_id
+
+),
+
+previous_events as (
+
+    select
+        *,
+        lag(event_at) over (
+            partition by anonymous_id
+            order by event_at, event_id
+        ) as previous_event_at
+
+    from device_events
+
+),
+
+session_starts as (
+
+    select
+        *,
+        case
+            when previous_event_at is null then 1
+            when
+                event_at > {{ dbt.dateadd(
+                    'minute', var('session_timeout_minutes'), 'previous_event_at'
+                ) }}
+                then 1
+            else 0
+        end as is_session_start
+
+    from previous_events
+
+),
+
+numbered_events as (
+
+    select
+        *,
+        sum(is_session_start) over (
+            partition by anonymous_id
+            order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as device_session_number
+
+    from session_starts
+
+),
+
+{# Rank of each event in its session, and among the session's events of the same kind. #}
+ranked_events as (
+
+    select
+        *,
+        row_number() over (
+            partition by anonymous_id, device_session_number
+            order by event_at, event_id
+        ) as event_rank,
+        row_number() over (
+            partition by
+                anonymous_id,
+                device_session_number,
+                coalesce(utm_source, utm_medium, utm_campaign) is not null
+            order by event_at, event_id
+        ) as utm_rank,
+        row_number() over (
+            partition by anonymous_id, device_session_number, customer_id is not null
+            order by event_at, event_id
+        ) as login_rank,
+        row_number() over (
+            partition by
+                anonymous_id,
+                device_session_number,
+                event_type = 'order_completed' and order_id is not null
+            order by event_at, event_id
+        ) as order_rank
+
+    from numbered_events
+
+),
+
+session_totals as (
+
+    select
+        anonymous_id,
+        device_session_number,
+        min(event_at) as session_started_at,
+        max(event_at) as session_ended_at,
+        count(*) as event_count,
+        sum(
+            case when event_type in ('page_view', 'product_view') then 1 else 0 end
+        ) as page_view_count,
+        sum(case when event_type = 'product_view' then 1 else 0 end) as product_view_count,
+        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart_count,
+        sum(case when event_type = 'checkout_started' then 1 else 0 end) as checkout_count,
+        count(
+            distinct case when event_type = 'order_completed' then order_id end
+        ) as order_count
+
+    from ranked_events
+    group by anonymous_id, device_session_number
+
+),
+
+first_events as (
+
+    select * from ranked_events
+    where event_rank = 1
+
+),
+
+{# The session's campaign: the utm codes of its first event that carries any. #}
+first_campaign_events as (
+
+    select * from ranked_events
+    where utm_rank = 1 and coalesce(utm_source, utm_medium, utm_campaign) is not null
+
+),
+
+{# A session belongs to the first customer who is logged in during it. #}
+first_login_events as (
+
+    select * from ranked_events
+    where login_rank = 1 and customer_id is not null
+
+),
+
+first_order_events as (
+
+    select * from ranked_events
+    where order_rank = 1 and event_type = 'order_completed' and order_id is not null
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat([
+            'session_totals.anonymous_id',
+            "'/'",
+            dbt.safe_cast('session_totals.session_started_at', dbt.type_string()),
+        ])) }} as session_id,
+        session_totals.anonymous_id,
+        first_login_events.customer_id as logged_in_customer_id,
+        first_order_events.order_id,
+        cast(session_totals.device_session_number as {{ dbt.type_int() }})
+            as device_session_number,
+        first_events.device_type,
+        first_events.device_os,
+        first_events.device_browser,
+        first_events.page_path as landing_page_path,
+        first_campaign_events.utm_source,
+        first_campaign_events.utm_medium,
+        first_campaign_events.utm_campaign,
+        cast(session_totals.event_count as {{ dbt.type_int() }}) as event_count,
+        cast(session_totals.page_view_count as {{ dbt.type_int() }}) as page_view_count,
+        cast(session_totals.product_view_count as {{ dbt.type_int() }}) as product_view_count,
+        cast(session_totals.add_to_cart_count as {{ dbt.type_int() }}) as add_to_cart_count,
+        cast(session_totals.checkout_count as {{ dbt.type_int() }}) as checkout_count,
+        cast(session_totals.order_count as {{ dbt.type_int() }}) as order_count,
+        session_totals.session_started_at,
+        session_totals.session_ended_at
+
+    from session_totals
+    inner join first_events
+        on
+            session_totals.anonymous_id = first_events.anonymous_id
+            and session_totals.device_session_number = first_events.device_session_number
+    left join first_campaign_events
+        on
+            session_totals.anonymous_id = first_campaign_events.anonymous_id
+            and session_totals.device_session_number
+            = first_campaign_events.device_session_number
+    left join first_login_events
+        on
+            session_totals.anonymous_id = first_login_events.anonymous_id
+            and session_totals.device_session_number = first_login_events.device_session_number
+    left join first_order_events
+        on
+            session_totals.anonymous_id = first_order_events.anonymous_id
+            and session_totals.device_session_number = first_order_events.device_session_number
+
+)
+
+select * from final

@@ -1,0 +1,99 @@
+{#-
+    One row per web or app session of a visitor, with the customer it belongs to after
+    identity stitching (int_sessions_stitched). Sessions of staff test accounts (a customer
+    that is not in dim_customers) are left out, as their orders are.
+
+    Incremental like int_events_sessionized, and on the same unit: a run replaces all the
+    sessions of every device with a session ending at most var clickstream_lookback_hours
+    before the latest session end already here (delete+insert on anonymous_id), which takes
+    in the devices' new and rebuilt sessions and their refreshed stitching (a first login
+    re-attributes the device's earlier anonymous sessions).
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='anonymous_id',
+        on_schema_change='fail',
+    )
+}}
+
+with
+
+int_sessions_stitched as (
+
+    select * from {{ ref('int_sessions_stitched') }}
+
+),
+
+dim_customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+devices_to_build as (
+
+    select distinct anonymous_id
+    from int_sessions_stitched
+    {% if is_incremental() %}
+        where session_ended_at >= {{
+            incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
+        }}
+    {% endif %}
+
+),
+
+{# Anonymous sessions, and those of real customers: test accounts drop out. #}
+customer_sessions as (
+
+    select int_sessions_stitched.*
+    from int_sessions_stitched
+    inner join devices_to_build
+        on int_sessions_stitched.anonymous_id = devices_to_build.anonymous_id
+    left join dim_customers
+        on int_sessions_stitched.customer_id = dim_customers.customer_id
+    where
+        int_sessions_stitched.customer_id is null
+        or dim_customers.customer_id is not null
+
+),
+
+final as (
+
+    select
+        session_id,
+        anonymous_id,
+        customer_id,
+        order_id,
+        device_type,
+        device_os,
+        device_browser,
+        landing_page_path,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        device_session_number,
+        event_count,
+        page_view_count,
+        product_view_count,
+        add_to_cart_count,
+        checkout_count,
+        order_count,
+        cast(
+            {{ dbt.datediff('session_started_at', 'session_ended_at', 'millisecond') }}
+            / 1000.0 as decimal(18, 3)
+        ) as duration_seconds,
+        is_logged_in,
+        is_stitched,
+        order_count > 0 as has_order,
+        event_count = 1 as is_bounce,
+        session_started_at,
+        session_ended_at,
+        cast(session_started_at as date) as session_date
+
+    from customer_sessions
+
+)
+
+select * from final

@@ -1,0 +1,194 @@
+"""The incremental clickstream models end to end: after `demo advance`, a run rebuilds only the
+devices active since the latest session (minus the lookback) and ends where a full refresh does.
+
+dbt-duckdb reports no row counts for incremental statements, so the test marks every row already
+built before the incremental run (a column made negative): rows still marked afterwards were left
+alone, unmarked ones were written by the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from warehouse.paths import PROJECT_DIR
+
+from .conftest import TEST_SCALE
+from .test_cli import warehouse
+
+# Every incremental model: the table it builds, and the column the test marks: never negative,
+# and computed by the model itself, not read from the other table (a mark must not travel from
+# one table to the next). A new incremental model must be added here (the test checks the
+# manifest), so that it is compared with a full refresh too.
+INCREMENTAL_MODELS = {
+    "int_events_sessionized": ("intermediate.int_events_sessionized", "event_count"),
+    "fct_sessions": ("web_analytics.fct_sessions", "duration_seconds"),
+}
+
+
+def dbt(database: Path, work: Path, *args: str) -> dict:
+    """Run dbt on the project against ``database`` with target and logs in ``work``; return the
+    manifest it wrote. A folder of its own, so dbt runs elsewhere never clash with it."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dbt.cli.main",
+            *args,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+        ],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+            "WAREHOUSE_DUCKDB_PATH": str(database),
+        },
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    return json.loads((work / "target" / "manifest.json").read_text())
+
+
+def checksums(database: Path) -> dict[str, tuple]:
+    """Row count and an order-independent checksum of every incremental model's table."""
+    with duckdb.connect(str(database), read_only=True) as conn:
+        return {
+            table: conn.execute(f"select count(*), sum(hash(t)) from {table} as t").fetchone()
+            for table, _ in INCREMENTAL_MODELS.values()
+        }
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("incremental")
+    home.chmod(0o755)
+    for parent in home.parents:
+        if parent == Path(os.path.realpath("/tmp")):
+            break
+        parent.chmod(parent.stat().st_mode | 0o055)  # pgserver's own user must reach the data
+    yield home
+    warehouse("--home", str(home), "demo", "stop")
+
+
+@pytest.mark.slow
+def test_incremental_run_rebuilds_only_active_devices_and_equals_a_full_refresh(
+    demo_home: Path, tmp_path: Path
+) -> None:
+    result = warehouse("--home", str(demo_home), "demo", "--scale", str(TEST_SCALE))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    database = demo_home / "warehouse.duckdb"
+
+    # A day passes and its logs are loaded; dbt has not run yet.
+    for step in (("demo", "advance"), ("ingest",)):
+        result = warehouse("--home", str(demo_home), *step)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    # The run is `dbt run`: the marks would fail the data tests, which run once they are gone.
+    before = mark_built_sessions(database)
+    manifest = dbt(database, tmp_path / "incremental", "run")
+    incremental = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    }
+    assert incremental == set(INCREMENTAL_MODELS), "list every incremental model in the test"
+    assert_run_wrote_only_the_active_devices(database, before)
+    dbt(
+        database,
+        tmp_path / "tests",
+        "test",
+        "--select",
+        *(f"{name}+" for name in INCREMENTAL_MODELS),
+    )
+    assert_equal_to_a_full_refresh(database, tmp_path)
+
+
+def mark_built_sessions(database: Path) -> dict[str, tuple]:
+    """Mark every session already built, and work out which devices the next run must rebuild:
+    those with an event at most the lookback before the latest session end already built.
+    Returns, per table, its row count, latest session end and those devices."""
+    lookback = timedelta(hours=_project_var("clickstream_lookback_hours"))
+    before = {}
+    with duckdb.connect(str(database)) as conn:
+        for table, column in INCREMENTAL_MODELS.values():
+            rows, latest_end = conn.execute(
+                f"select count(*), max(session_ended_at) from {table}"
+            ).fetchone()
+            active = _column_values(
+                conn,
+                "select distinct anonymous_id from staging.stg_clickstream__events"
+                " where event_at >= ?",
+                latest_end - lookback,
+            )
+            conn.execute(f"update {table} set {column} = {_marked(column)}")
+            before[table] = (rows, latest_end, active)
+    return before
+
+
+def assert_run_wrote_only_the_active_devices(database: Path, before: dict[str, tuple]) -> None:
+    """The run rewrote every session of the active devices and nothing else; then unmark."""
+    with duckdb.connect(str(database)) as conn:
+        for table, column in INCREMENTAL_MODELS.values():
+            rows_before, latest_end, active = before[table]
+            written = conn.execute(
+                f"select anonymous_id, session_ended_at from {table} where {column} >= 0"
+            ).fetchall()
+            kept = _column_values(conn, f"select anonymous_id from {table} where {column} < 0")
+            present = _column_values(conn, f"select anonymous_id from {table}")
+            total = conn.execute(f"select count(*) from {table}").fetchone()[0]
+            written_devices = {device for device, _ in written}
+            # All the sessions of the active devices (the mart has no test accounts' devices),
+            # and no session of any other device.
+            assert written_devices == active & present, table
+            assert not written_devices & kept, table
+            # The new day is there, and it is a small part of the table.
+            assert max(ended for _, ended in written) > latest_end + timedelta(hours=20), table
+            assert total > rows_before, table
+            assert len(written) < 0.25 * total, (table, len(written), total)
+            conn.execute(f"update {table} set {column} = {_marked(column)} where {column} < 0")
+
+
+def assert_equal_to_a_full_refresh(database: Path, work: Path) -> None:
+    """A copy of the warehouse with the incremental models rebuilt from scratch is the same."""
+    full = work / "full-refresh"
+    full.mkdir()
+    shutil.copy(database, full / "warehouse.duckdb")
+    dbt(
+        full / "warehouse.duckdb",
+        work / "full",
+        "run",
+        "--full-refresh",
+        "--select",
+        *INCREMENTAL_MODELS,
+    )
+    assert checksums(database) == checksums(full / "warehouse.duckdb")
+
+
+def _marked(column: str) -> str:
+    """The mark: -1 - x is negative for every x >= 0, and -1 - (-1 - x) = x."""
+    return f"-1 - {column}"
+
+
+def _column_values(conn: duckdb.DuckDBPyConnection, sql: str, *parameters) -> set:
+    return {value for (value,) in conn.execute(sql, list(parameters)).fetchall()}
+
+
+def _project_var(name: str):
+    """A var's default from dbt_project.yml."""
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    return project["vars"][name]
