@@ -11,7 +11,7 @@ SCALE ?= 1
 TEST_SCALE ?= 0.02
 
 # SQL that sqlfluff lints (through the dbt templater, so Jinja is rendered as dbt renders it).
-SQL_PATHS := models tests/dbt
+SQL_PATHS := models tests/dbt analyses
 
 export DBT_PROFILES_DIR := $(CURDIR)
 
@@ -35,13 +35,16 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 install: $(STAMP) ## Create .venv and install the locked dependencies
 	@echo "environment ready: $(VENV)"
 
-demo: $(STAMP) ## Start the simulated GlobalRetail, load every source, build and test the warehouse
+demo: $(STAMP) ## Start the simulated GlobalRetail, load every source, build, test and publish
 	$(BIN)/warehouse demo --scale $(SCALE)
 
 test: $(STAMP) lint ## Everything CI runs: lint, pytest, and a full dbt build on test-scale data
 	$(BIN)/pytest
 	$(BIN)/warehouse --home var/test-build demo --scale $(TEST_SCALE) --reset
 	$(BIN)/warehouse --home var/test-build demo stop
+	@# The semantic layer: the build wrote target/semantic_manifest.json; mf checks its rules,
+	@# then queries every semantic model, dimension and metric on the test-build warehouse.
+	WAREHOUSE_DUCKDB_PATH=var/test-build/warehouse.duckdb $(BIN)/mf validate-configs
 
 lint: $(STAMP) ## Lint Python (ruff) and SQL (sqlfluff)
 	$(BIN)/ruff check .

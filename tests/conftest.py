@@ -78,3 +78,26 @@ def _no_configured_shop(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("SOURCES__SHOP__"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def built_demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A warehouse home holding a complete `warehouse demo` build at TEST_SCALE (published
+    serving file included), shared by the serving and reverse ETL suites. A test that changes
+    it must leave it as complete as it found it."""
+    import subprocess
+    import sys
+
+    home = tmp_path_factory.mktemp("built-demo")
+    home.chmod(0o755)
+    for parent in home.parents:
+        if parent == Path(os.path.realpath("/tmp")):
+            break
+        parent.chmod(parent.stat().st_mode | 0o055)  # pgserver's own user must reach the data
+    command = [sys.executable, "-m", "warehouse.cli", "--home", str(home)]
+    result = subprocess.run(
+        [*command, "demo", "--scale", str(TEST_SCALE)], capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    yield home
+    subprocess.run([*command, "demo", "stop"], capture_output=True, timeout=120)

@@ -6,7 +6,9 @@
     warehouse demo stop            stop the embedded PostgreSQL
     warehouse ingest [SOURCE ...]  run the dlt pipelines (default: all)
     warehouse build [DBT ARGS]     dbt build (extra arguments go to dbt)
-    warehouse run                  ingest everything, then build
+    warehouse run                  ingest everything, then build, then publish
+    warehouse publish              write serving.duckdb (marts + metric views) for BI tools
+    warehouse reverse-etl          push customer segments and flags to the shop's crm schema
     warehouse query SQL            run SQL on the warehouse and print the result
 
 ``--home DIR`` (or ``$WAREHOUSE_HOME``) chooses where the warehouse keeps its files.
@@ -67,7 +69,7 @@ def cmd_demo(args: argparse.Namespace, paths: Paths) -> None:
     home = "" if paths == Paths.from_env() else f" --home {_relative(paths.home)}"
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Query the marts with:")
     print(
-        f"  .venv/bin/duckdb -readonly {_relative(paths.duckdb)} "
+        f"  .venv/bin/duckdb -readonly {_relative(paths.serving)} "
         "-c 'select * from sales.fct_orders limit 5'"
     )
     print(
@@ -128,6 +130,39 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
     args.sources = None
     cmd_ingest(args, paths)
     cmd_build(args, paths)
+    cmd_publish(args, paths)  # only reached after a green build: a failure raised above
+
+
+def cmd_publish(args: argparse.Namespace, paths: Paths) -> None:
+    from .serving import publish
+
+    published = []
+
+    def action() -> str:
+        published.append(publish(paths))
+        return _describe_publish(published[0])
+
+    _step("publish", action)
+    report = published[0]
+    if args.command == "publish":  # `run` and `demo` list the marts themselves
+        for name, rows in report.tables.items():
+            print(f"  {name:<40} {rows:>12,} rows")
+    for view in report.views:
+        print(f"  {view:<40} {'view':>17}")
+    serving = _relative(report.path)
+    print(f"BI tools: open {serving} read-only (it is replaced atomically on each publish):")
+    print(f"  .venv/bin/duckdb -readonly {serving}")
+    print(f"  JDBC (DBeaver): jdbc:duckdb:{report.path} with property duckdb.read_only=true")
+
+
+def cmd_reverse_etl(args: argparse.Namespace, paths: Paths) -> None:
+    from .reverse_etl import reverse_etl
+
+    def action() -> str:
+        report = reverse_etl(paths)
+        return f"{report.customers:,} customers, {report.changed:,} changed in {report.table}"
+
+    _step("reverse ETL", action)
 
 
 def cmd_query(args: argparse.Namespace, paths: Paths) -> None:
@@ -176,6 +211,14 @@ def _ingest(source: str, paths: Paths) -> str:
         report = run(pipeline, dlt_source, RECONCILERS.get(source))
     reconciled = f"; {_counts(report.reconciled)}" if report.reconciled else ""
     return _counts(report.rows) + f" ({report.total:,} rows)" + reconciled
+
+
+def _describe_publish(report) -> str:
+    size = report.size_bytes / 1024**2
+    return (
+        f"{len(report.tables)} tables, {len(report.views)} views, {size:.1f} MiB"
+        f" -> {_relative(report.path)}"
+    )
 
 
 def _print_marts(paths: Paths) -> None:
@@ -321,7 +364,15 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt")
     build.set_defaults(handler=cmd_build)
 
-    commands.add_parser("run", help="ingest every source, then build").set_defaults(handler=cmd_run)
+    commands.add_parser("run", help="ingest every source, build, publish").set_defaults(
+        handler=cmd_run
+    )
+    commands.add_parser(
+        "publish", help="write serving.duckdb (marts and metric views) for BI tools, atomically"
+    ).set_defaults(handler=cmd_publish)
+    commands.add_parser(
+        "reverse-etl", help="merge customer segments and flags into the shop's crm schema"
+    ).set_defaults(handler=cmd_reverse_etl)
 
     query = commands.add_parser("query", help="run SQL on the warehouse (read-only)")
     query.add_argument("sql")

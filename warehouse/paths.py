@@ -27,6 +27,11 @@ class Paths:
         return self.home / "warehouse.duckdb"
 
     @property
+    def serving(self) -> Path:
+        """The published serving file BI tools open read-only: marts and metric views only."""
+        return self.home / "serving.duckdb"
+
+    @property
     def postgres(self) -> Path:
         """Data folder of the embedded demo PostgreSQL (when no shop credentials are set)."""
         return self.home / "postgres"

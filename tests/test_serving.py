@@ -1,0 +1,148 @@
+"""The published serving file: only marts, no PII, atomic for readers, untouched by a failure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse.dbt import mart_relations
+from warehouse.paths import PROJECT_DIR
+
+from .test_cli import warehouse
+
+# The warehouse's own email and phone recognisers (macros/pii/pii_value_patterns.sql), read from
+# the macro so the serving check and the dbt tests never disagree.
+PII_PATTERNS = dict(
+    re.findall(
+        r"'(\w+)': '([^']+)'",
+        (PROJECT_DIR / "macros" / "pii" / "pii_value_patterns.sql").read_text(),
+    )
+)
+PII_COLUMN_NAMES = {"email", "phone", "first_name", "last_name", "address", "street"}
+FORBIDDEN_SCHEMAS = ("raw_", "staging", "intermediate", "snapshots", "reference", "main")
+
+# A reader as a BI tool is one: its own process, a new read-only connection per question.
+READER = textwrap.dedent(
+    """
+    import json, sys, time, duckdb
+    serving, stop, out = sys.argv[1:]
+    answers, errors = [], []
+    from pathlib import Path
+    while not Path(stop).exists():
+        try:
+            with duckdb.connect(serving, read_only=True) as conn:
+                answers.append(list(conn.execute(
+                    "select count(*), sum(hash(t)) from sales.fct_orders as t").fetchone()))
+        except Exception as exc:
+            errors.append(repr(exc))
+        time.sleep(0.02)
+    Path(out).write_text(json.dumps({"answers": answers, "errors": errors}))
+    """
+)
+
+
+def orders_answer(serving: Path) -> list:
+    with duckdb.connect(str(serving), read_only=True) as conn:
+        return list(
+            conn.execute("select count(*), sum(hash(t)) from sales.fct_orders as t").fetchone()
+        )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_serving_file_holds_every_mart_and_nothing_raw_or_personal(built_demo_home: Path) -> None:
+    serving = built_demo_home / "serving.duckdb"
+    with duckdb.connect(str(serving), read_only=True) as conn:
+        tables = conn.execute(
+            "select table_schema, table_name, table_type from information_schema.tables"
+        ).fetchall()
+        columns = conn.execute(
+            "select table_schema, table_name, column_name, data_type"
+            " from information_schema.columns"
+        ).fetchall()
+        base_tables = {(schema, name) for schema, name, kind in tables if kind == "BASE TABLE"}
+        assert base_tables == set(mart_relations())
+        views = {(schema, name) for schema, name, kind in tables if kind == "VIEW"}
+        # One plain view per MetricFlow saved query, for BI tools that don't speak MetricFlow;
+        # each answers from the marts in the same file.
+        saved = json.loads((PROJECT_DIR / "target" / "semantic_manifest.json").read_text())
+        expected_views = {("metrics", query["name"]) for query in saved["saved_queries"]}
+        assert expected_views and views == expected_views
+        for schema, name in views:
+            (rows,) = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+            assert rows > 0, f"{schema}.{name} is empty"
+        for schema, name, _ in tables:
+            assert not schema.startswith(FORBIDDEN_SCHEMAS), (schema, name)
+        assert not {column for _, _, column, _ in columns} & PII_COLUMN_NAMES
+        assert set(PII_PATTERNS) == {"email", "phone"}
+        for schema, name, column, data_type in columns:
+            if data_type != "VARCHAR":
+                continue
+            for kind, pattern in PII_PATTERNS.items():
+                (hits,) = conn.execute(
+                    f'select count(*) from "{schema}"."{name}" where regexp_matches("{column}", ?)',
+                    [pattern],
+                ).fetchone()
+                assert hits == 0, f"{kind} values in {schema}.{name}.{column}"
+
+
+@pytest.mark.slow
+def test_readers_see_a_complete_build_while_the_next_one_runs(
+    built_demo_home: Path, tmp_path: Path
+) -> None:
+    serving = built_demo_home / "serving.duckdb"
+    before = orders_answer(serving)
+    assert warehouse("--home", str(built_demo_home), "demo", "advance").returncode == 0
+    stop, out = tmp_path / "stop", tmp_path / "answers.json"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(serving), str(stop), str(out)])
+    try:
+        time.sleep(1)
+        run = warehouse("--home", str(built_demo_home), "run")
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "==> publish" in run.stdout
+        time.sleep(1)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    after = orders_answer(serving)
+    assert after != before  # the advanced day brought new orders
+    seen = json.loads(out.read_text())
+    assert seen["errors"] == []
+    assert len(seen["answers"]) > 20
+    assert {tuple(answer) for answer in seen["answers"]} <= {tuple(before), tuple(after)}
+    assert seen["answers"][-1] == after
+
+
+@pytest.mark.slow
+def test_failed_build_leaves_the_previous_serving_file(built_demo_home: Path) -> None:
+    serving = built_demo_home / "serving.duckdb"
+    published = digest(serving)
+    database = str(built_demo_home / "warehouse.duckdb")
+    # A status the shop never writes: staging's accepted_values test fails, so the build does.
+    with duckdb.connect(database) as conn:
+        order_id, status = conn.execute(
+            "select id, status from raw_shop.orders order by id limit 1"
+        ).fetchone()
+        conn.execute("update raw_shop.orders set status = 'teleported' where id = ?", [order_id])
+    try:
+        run = warehouse("--home", str(built_demo_home), "run")
+        assert run.returncode == 1
+        assert "dbt build failed" in run.stderr
+        assert "==> publish" not in run.stdout
+        assert digest(serving) == published
+        assert not list(built_demo_home.glob(".serving.duckdb.*"))
+    finally:
+        with duckdb.connect(database) as conn:
+            conn.execute("update raw_shop.orders set status = ? where id = ?", [status, order_id])
