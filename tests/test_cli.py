@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,8 +74,16 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory):
 def test_demo_builds_marts_that_reconcile_with_the_source(demo_home: Path) -> None:
     result = warehouse("--home", str(demo_home), "demo", "--scale", str(TEST_SCALE))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for step in ("generate", "ingest shop", "dbt build", "Marts built:", "sales.fct_orders"):
+    for step in (
+        "generate",
+        "ingest shop",
+        "dbt build",
+        "Marts built:",
+        "sales.fct_orders",
+        "publish",
+    ):
         assert step in result.stdout
+    assert re.search(r"revenue +USD +[1-9][0-9,]*\.[0-9]{2}", result.stdout), "no headline metrics"
     database = demo_home / "warehouse.duckdb"
     counts = mart_checksums(database)
     assert counts["sales.fct_orders"][0] == expected_orders(demo_home)
