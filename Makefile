@@ -42,8 +42,10 @@ test: $(STAMP) lint ## Everything CI runs: lint, pytest, and a full dbt build on
 	$(BIN)/pytest
 	$(BIN)/warehouse --home var/test-build demo --scale $(TEST_SCALE) --reset
 	$(BIN)/warehouse --home var/test-build demo stop
-	@# The semantic layer: the build wrote target/semantic_manifest.json; mf checks its rules,
-	@# then queries every semantic model, dimension and metric on the test-build warehouse.
+	@# The semantic layer: mf reads the project's target/semantic_manifest.json (dbt parse
+	@# writes it), checks its rules, then queries every semantic model, dimension and metric
+	@# on the test-build warehouse.
+	WAREHOUSE_DUCKDB_PATH=var/test-build/warehouse.duckdb $(BIN)/dbt parse --quiet
 	WAREHOUSE_DUCKDB_PATH=var/test-build/warehouse.duckdb $(BIN)/mf validate-configs
 
 lint: $(STAMP) ## Lint Python (ruff) and SQL (sqlfluff)

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from warehouse.dbt import mart_relations
-from warehouse.paths import PROJECT_DIR
+from warehouse.paths import PROJECT_DIR, Paths
 
 from .test_cli import warehouse
 
@@ -73,11 +73,11 @@ def test_serving_file_holds_every_mart_and_nothing_raw_or_personal(built_demo_ho
             " from information_schema.columns"
         ).fetchall()
         base_tables = {(schema, name) for schema, name, kind in tables if kind == "BASE TABLE"}
-        assert base_tables == set(mart_relations())
+        assert base_tables == set(mart_relations(Paths(built_demo_home)))
         views = {(schema, name) for schema, name, kind in tables if kind == "VIEW"}
         # One plain view per MetricFlow saved query, for BI tools that don't speak MetricFlow;
         # each answers from the marts in the same file.
-        saved = json.loads((PROJECT_DIR / "target" / "semantic_manifest.json").read_text())
+        saved = json.loads((built_demo_home / "target" / "semantic_manifest.json").read_text())
         expected_views = {("metrics", query["name"]) for query in saved["saved_queries"]}
         assert expected_views and views == expected_views
         for schema, name in views:

@@ -231,7 +231,7 @@ def _print_marts(paths: Paths) -> None:
     # Not read-only: dbt's in-process connection to the same file is still open, and DuckDB
     # allows a second connection in one process only with the same configuration.
     with duckdb.connect(str(paths.duckdb)) as conn:
-        for schema, table in mart_relations():
+        for schema, table in mart_relations(paths):
             (rows,) = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
             print(f"  {schema + '.' + table:<40} {rows:>12,} rows")
 

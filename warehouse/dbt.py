@@ -6,7 +6,6 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from .paths import PROJECT_DIR, Paths
 
@@ -35,7 +34,11 @@ def dbt(paths: Paths, *args: str) -> BuildReport:
     os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
     started = time.perf_counter()
     result = dbtRunner().invoke(
-        [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+        [
+            *args,
+            *("--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)),
+            *("--target-path", str(paths.dbt_target), "--log-path", str(paths.dbt_logs)),
+        ]
     )
     statuses: dict[str, int] = {}
     for node in getattr(result.result, "results", None) or []:
@@ -52,9 +55,9 @@ def dbt(paths: Paths, *args: str) -> BuildReport:
     return report
 
 
-def mart_relations() -> list[tuple[str, str]]:
-    """``(schema, table)`` of every mart model in the last compiled manifest, sorted."""
-    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+def mart_relations(paths: Paths) -> list[tuple[str, str]]:
+    """``(schema, table)`` of every mart model in the home's last compiled manifest, sorted."""
+    manifest = json.loads((paths.dbt_target / "manifest.json").read_text())
     return sorted(
         (node["schema"], node["alias"])
         for node in manifest["nodes"].values()
@@ -64,7 +67,3 @@ def mart_relations() -> list[tuple[str, str]]:
 
 def _describe(statuses: dict[str, int]) -> str:
     return ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) or "none"
-
-
-def manifest_path() -> Path:
-    return PROJECT_DIR / "target" / "manifest.json"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_HOME = PROJECT_DIR / "var"
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class Paths:
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Paths:
         """``home``, else ``$WAREHOUSE_HOME``, else ``var/`` in the project (git-ignored)."""
-        chosen = home or os.environ.get("WAREHOUSE_HOME") or PROJECT_DIR / "var"
+        chosen = home or os.environ.get("WAREHOUSE_HOME") or DEFAULT_HOME
         return cls(Path(chosen).resolve())
 
     @property
@@ -46,6 +47,22 @@ class Paths:
         """The demo's web log folder (hourly gzip JSONL files): the clickstream source's
         ``bucket_url`` unless one is configured."""
         return self.home / "clickstream"
+
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's artifacts: manifest, compiled SQL, semantic manifest, docs.
+
+        The default home uses the project's ``target/``, where ``mf`` and ``dbt docs serve``
+        look; any other home keeps its own, so two instances can build at the same time.
+        """
+        if self.home == DEFAULT_HOME.resolve():
+            return PROJECT_DIR / "target"
+        return self.home / "target"
+
+    @property
+    def dbt_logs(self) -> Path:
+        """dbt's log folder, beside :attr:`dbt_target` for the same reason."""
+        return self.dbt_target.with_name("logs")
 
     def ensure(self) -> Paths:
         self.home.mkdir(parents=True, exist_ok=True)

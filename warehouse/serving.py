@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .paths import PROJECT_DIR, Paths
+from .paths import Paths
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +54,20 @@ def publish(
     """Build ``<home>/serving.duckdb`` from the warehouse's marts and saved queries, atomically.
 
     ``relations`` defaults to every mart in the last compiled dbt manifest and
-    ``semantic_manifest`` to dbt's ``target/semantic_manifest.json`` (a missing file or one
+    ``semantic_manifest`` to the home's dbt ``target/semantic_manifest.json`` (a missing file or one
     without saved queries publishes the marts only). Raises PublishError, leaving the previous
     serving file untouched, if the warehouse lacks a mart or a saved query does not compile.
     """
     from .dbt import mart_relations
 
     started = time.perf_counter()
-    relations = mart_relations() if relations is None else relations
+    relations = mart_relations(paths) if relations is None else relations
     if not relations:
         raise PublishError("no marts in target/manifest.json: run `warehouse build` first")
     if not paths.duckdb.exists():
         raise PublishError(f"no warehouse at {paths.duckdb}: run `warehouse run` first")
     saved_queries = compile_saved_queries(
-        semantic_manifest or PROJECT_DIR / "target" / "semantic_manifest.json"
+        semantic_manifest or paths.dbt_target / "semantic_manifest.json"
     )
     # Same folder as the target, so os.replace is a rename on one file system (atomic).
     temporary = paths.serving.with_name(f".{paths.serving.name}.{uuid.uuid4().hex}.tmp")
