@@ -21,8 +21,13 @@ CREDENTIALS_KEY = "sources.shop.credentials"
 
 
 def configured_dsn() -> str | None:
-    """Return the shop credentials from dlt configuration (env or secrets.toml), if any."""
-    value = dlt.config.get(CREDENTIALS_KEY)
+    """Return the shop credentials from dlt configuration (env or secrets.toml), if any.
+
+    Read through ``dlt.secrets``, not ``dlt.config``: dlt records every value it resolves and
+    writes the non-secret ones into the next pipeline's trace (``trace.pickle`` in the working
+    folder), so a password read as config would be saved there in clear.
+    """
+    value = dlt.secrets.get(CREDENTIALS_KEY)
     if value is None:
         return None
     if isinstance(value, str):

@@ -21,6 +21,12 @@ from dlt.sources.helpers.requests import Client, HTTPError, RequestException, Se
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import EndpointResource, RESTAPIConfig, rest_api_resources
 
+# The API sources' dlt schema contract. A vendor adding a field adds a column to raw (and a
+# nested list a table), so nothing they send is lost; a field whose values change type stops the
+# load with an error naming the table and column, instead of landing in a variant column
+# (`amount__v_text`) that staging never reads.
+SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
+
 
 class ApiSourceError(RuntimeError):
     """A REST API source cannot be read as configured; the message says what to do."""
@@ -62,7 +68,11 @@ def api_resources(
         },
         # Parquet, not dlt's default INSERT statements for DuckDB: loading 100k records
         # takes about a second instead of twenty.
-        "resource_defaults": {"write_disposition": "merge", "file_format": "parquet"},
+        "resource_defaults": {
+            "write_disposition": "merge",
+            "file_format": "parquet",
+            "schema_contract": SCHEMA_CONTRACT,
+        },
         "resources": resources,
     }
     return rest_api_resources(config)

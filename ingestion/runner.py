@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,15 @@ from pathlib import Path
 
 import dlt
 from dlt.sources import DltSource
+
+# Where a pipeline lands its source: the DuckDB warehouse file (the default), or the lake:
+# immutable parquet files, one folder per dataset and table, for an engine such as Spark.
+DESTINATIONS = ("duckdb", "lake")
+# dlt's filesystem layout, under <lake>/<dataset>/: one folder per table, the load id in each
+# file's name, e.g. raw_shop/orders/1795240800.123456.0a1b2c3d4e.parquet.
+LAKE_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
+
+log = logging.getLogger(__name__)
 
 # A source's own check after a load (given the load ids): the counts to report, or an error
 # if they do not reconcile, e.g. the clickstream's lines read = loaded + quarantined.
@@ -44,19 +54,85 @@ def pipeline_for(source: str, duckdb_path: Path, pipelines_dir: Path) -> dlt.Pip
     )
 
 
+def lake_pipeline_for(source: str, lake_url: str, pipelines_dir: Path) -> dlt.Pipeline:
+    """The dlt pipeline that lands ``source`` as parquet files under ``<lake_url>/raw_<source>``.
+
+    ``lake_url`` is a local folder or a bucket URL (``s3://``, ``gs://``, ``az://``: dlt's
+    filesystem destination; its credentials come from ``[destination.filesystem.credentials]``).
+    Use a ``pipelines_dir`` of its own: a pipeline's state (its incremental cursors) belongs to
+    one destination, and the lake must be loaded from the start, not from the DuckDB cursors.
+    """
+    return dlt.pipeline(
+        pipeline_name=source,
+        destination=dlt.destinations.filesystem(bucket_url=lake_url, layout=LAKE_LAYOUT),
+        dataset_name=f"raw_{source}",
+        pipelines_dir=str(pipelines_dir),
+    )
+
+
 def run(
     pipeline: dlt.Pipeline, source: DltSource, reconcile: Reconcile | None = None
 ) -> IngestReport:
     """Extract, normalize and load ``source``; raise if any load job failed or the source's
     ``reconcile`` check fails."""
     started = time.perf_counter()
-    info = pipeline.run(source)
+    resumed = _finish_interrupted(pipeline)
+    if _is_lake(pipeline):
+        _append_every_version(source)
+        info = pipeline.run(source, loader_file_format="parquet")
+    else:
+        info = pipeline.run(source)
     info.raise_on_failed_jobs()
-    counts = pipeline.last_trace.last_normalize_info.row_counts
+    normalized = pipeline.last_trace.last_normalize_info
+    counts = normalized.row_counts if normalized else {}
     rows = {
         table: count
         for table, count in sorted(counts.items())
         if count and not table.startswith("_dlt")
     }
-    reconciled = reconcile(pipeline, info.loads_ids) if reconcile else {}
+    reconciled = reconcile(pipeline, [*resumed, *info.loads_ids]) if reconcile else {}
     return IngestReport(source.name, rows, time.perf_counter() - started, reconciled)
+
+
+def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
+    """Normalize and load the packages a killed run left in the working folder; their load ids.
+
+    Left there, ``pipeline.run`` would finish only those and return without extracting, so
+    the run after a crash would be one run behind. Each package carries the pipeline state
+    (incremental cursors) of its extract, so loading it first and then extracting from the
+    state it brings loads every row once.
+    """
+    if not pipeline.has_pending_data:
+        return []
+    log.warning(
+        "%s: finishing the load package(s) of an interrupted run before extracting",
+        pipeline.pipeline_name,
+    )
+    if _is_lake(pipeline):
+        pipeline.normalize(loader_file_format="parquet")
+    else:
+        pipeline.normalize()
+    info = pipeline.load()
+    info.raise_on_failed_jobs()
+    return list(info.loads_ids)
+
+
+def _is_lake(pipeline: dlt.Pipeline) -> bool:
+    return pipeline.destination.destination_name == "filesystem"
+
+
+def _append_every_version(source: DltSource) -> None:
+    """Turn ``merge`` into ``append`` for a lake load.
+
+    Plain parquet files cannot be updated in place (dlt merges on the filesystem destination
+    only into Delta or Iceberg tables, and would fall back to append with a warning per table).
+    So the lake keeps every version of a row, each in the file of the load that brought it, and
+    staging keeps the latest per key (its `deduplicated` CTEs: newest cursor, then newest load).
+    Incremental cursors still apply, so a load holds only what changed.
+    """
+    for resource in source.selected_resources.values():
+        disposition = resource.write_disposition  # "merge", or {"disposition": "merge", ...}
+        if isinstance(disposition, dict):
+            disposition = disposition.get("disposition")
+        if disposition == "merge":
+            resource.apply_hints(write_disposition="append")

@@ -186,7 +186,7 @@ def test_roas_per_channel_is_attributed_revenue_over_spend(
         built_demo_home,
         mf_project,
         "--group-by",
-        "campaign_day__channel",
+        "campaign__channel",
         metrics="spend,roas",
     )
     expected = {
@@ -203,7 +203,7 @@ def test_roas_per_channel_is_attributed_revenue_over_spend(
             """,
         )
     }
-    got = {row["campaign_day__channel"]: row for row in rows}
+    got = {row["campaign__channel"]: row for row in rows}
     assert len(expected) >= 3
     assert got.keys() == expected.keys()
     for channel, (spend, roas) in expected.items():

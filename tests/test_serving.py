@@ -99,6 +99,29 @@ def test_serving_file_holds_every_mart_and_nothing_raw_or_personal(built_demo_ho
 
 
 @pytest.mark.slow
+def test_sqlalchemy_url_reads_the_serving_file_read_only(built_demo_home: Path) -> None:
+    """The URL the README gives SQLAlchemy-based BI tools (duckdb_engine): marts and metric
+    views answer, and the connection cannot write."""
+    import sqlalchemy
+
+    url = f"duckdb:///{built_demo_home / 'serving.duckdb'}?access_mode=read_only"
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            orders = conn.execute(sqlalchemy.text("select count(*) from sales.fct_orders"))
+            assert orders.scalar_one() > 0
+            days = conn.execute(
+                sqlalchemy.text("select count(*) from metrics.daily_sales_and_engagement")
+            )
+            assert days.scalar_one() > 0
+            assert "fct_orders" in sqlalchemy.inspect(conn).get_table_names(schema="sales")
+            with pytest.raises(sqlalchemy.exc.DBAPIError, match="read-only"):
+                conn.execute(sqlalchemy.text("create table sales.scratch (x int)"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
 def test_readers_see_a_complete_build_while_the_next_one_runs(
     built_demo_home: Path, tmp_path: Path
 ) -> None:

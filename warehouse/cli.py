@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import shutil
 import sys
 import time
@@ -26,7 +27,11 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from .paths import PROJECT_DIR, Paths
-from .sources import RECONCILERS, SOURCES
+from .sources import RECONCILERS, SOURCES, destination
+
+
+class IngestError(RuntimeError):
+    """One or more sources failed to load (the others loaded); the message names each."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,8 +113,29 @@ def cmd_ingest(args: argparse.Namespace, paths: Paths) -> None:
         raise ValueError(
             f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}"
         )
+    target = destination(getattr(args, "destination", None))
+    suffix = "" if target == "duckdb" else f" into the {target}"
+    # One source failing (an API down, the shop's schema drifting) must not keep the others'
+    # data out: each source loads on its own, then the failures stop the command (and so the
+    # build and publish of `run`), leaving the marts and the serving file as they were.
+    failed: dict[str, str] = {}
     for source in args.sources or SOURCES:
-        _step(f"ingest {source}", lambda source=source: _ingest(source, paths))
+        try:
+            _step(f"ingest {source}{suffix}", lambda source=source: _ingest(source, paths, target))
+        except Exception as exc:
+            if args.verbose or not _is_expected(exc):
+                raise
+            reason = _reason(exc)
+            failed[source] = reason if reason.startswith(source) else f"{source}: {reason}"
+            print(f"    ingest {source}{suffix}: FAILED", flush=True)
+    if failed:
+        loaded = [source for source in args.sources or SOURCES if source not in failed]
+        others = f"; loaded: {', '.join(loaded)}" if loaded else ""
+        raise IngestError(
+            " | ".join(reason.rstrip(".") + "." for reason in failed.values())
+            + f" (not loaded: {', '.join(failed)}{others}. Nothing was built or published: "
+            "the marts and the serving file are still the last good build.)"
+        )
 
 
 def cmd_build(args: argparse.Namespace, paths: Paths) -> None:
@@ -131,6 +157,11 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
     args.sources = None
     cmd_ingest(args, paths)
     cmd_build(args, paths)
+    if destination() == "lake":
+        # The serving file is a copy of DuckDB marts; on Spark, BI tools read the marts where
+        # they are built (its Thrift/JDBC server), so there is nothing to publish.
+        print("==> publish: skipped (the lake destination builds on Spark: DBT_TARGET=spark)")
+        return
     cmd_publish(args, paths)  # only reached after a green build: a failure raised above
 
 
@@ -164,6 +195,25 @@ def cmd_reverse_etl(args: argparse.Namespace, paths: Paths) -> None:
         return f"{report.customers:,} customers, {report.changed:,} changed in {report.table}"
 
     _step("reverse ETL", action)
+
+
+def cmd_docs(args: argparse.Namespace, paths: Paths) -> None:
+    from .dbt import dbt
+
+    if not paths.duckdb.exists():
+        raise RuntimeError(
+            f"no warehouse at {_relative(paths.duckdb)}: run `make demo` (or `warehouse run`) "
+            "first, so that the docs describe the tables it built"
+        )
+    # The catalog (column types, row counts) comes from the warehouse as built.
+    _step("dbt docs generate", lambda: dbt(paths, "docs", "generate") and None)
+    site = paths.dbt_target / "index.html"
+    if not args.serve:
+        print(f"docs site: {_relative(site)} (serve it with `warehouse docs --serve`)")
+        return
+    url = f"http://{args.host}:{args.port}/#!/overview?g_v=1"
+    print(f"serving the docs site; the lineage graph is at {url} (Ctrl-C stops)", flush=True)
+    dbt(paths, "docs", "serve", "--host", args.host, "--port", str(args.port), "--no-browser")
 
 
 def cmd_query(args: argparse.Namespace, paths: Paths) -> None:
@@ -200,15 +250,21 @@ def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
     # A new world makes the warehouse built from the old one (and its pipelines' cursors)
     # meaningless: start it afresh rather than merge two companies' histories.
     paths.duckdb.unlink(missing_ok=True)
-    shutil.rmtree(paths.pipelines, ignore_errors=True)
+    for folder in (paths.pipelines, paths.lake, paths.lake_pipelines, paths.spark):
+        shutil.rmtree(folder, ignore_errors=True)
     return f"scale {scale}, seed {seed}; " + _counts(summary.counts) + "; warehouse reset"
 
 
-def _ingest(source: str, paths: Paths) -> str:
-    from ingestion.runner import pipeline_for, run
+def _ingest(source: str, paths: Paths, target: str = "duckdb") -> str:
+    from ingestion.runner import lake_pipeline_for, pipeline_for, run
+
+    from .sources import lake_url
 
     with SOURCES[source](paths) as dlt_source:
-        pipeline = pipeline_for(source, paths.duckdb, paths.pipelines)
+        if target == "lake":
+            pipeline = lake_pipeline_for(source, lake_url(paths), paths.lake_pipelines)
+        else:
+            pipeline = pipeline_for(source, paths.duckdb, paths.pipelines)
         report = run(pipeline, dlt_source, RECONCILERS.get(source))
     reconciled = f"; {_counts(report.reconciled)}" if report.reconciled else ""
     return _counts(report.rows) + f" ({report.total:,} rows)" + reconciled
@@ -332,13 +388,14 @@ def _is_expected(exc: BaseException) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    """The innermost message: dlt wraps source errors in several layers of its own."""
+    """The innermost message, on one line: dlt wraps source errors in several layers of its
+    own, and libpq's messages run over several lines (the error, then a hint)."""
     while exc.__cause__ is not None or getattr(exc, "exception", None) is not None:
         inner = getattr(exc, "exception", None) or exc.__cause__
         if inner is None or inner is exc:
             break
         exc = inner
-    return str(exc)
+    return re.sub(r"\s*\n\s*", " ", str(exc).strip())
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -409,6 +466,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SOURCE",
         help=f"which sources (default: all of {', '.join(SOURCES)})",
     )
+    ingest.add_argument(
+        "--destination",
+        choices=("duckdb", "lake"),
+        help="duckdb: the warehouse file; lake: parquet files for the spark target "
+        "(default: [warehouse] destination in .dlt/config.toml, else duckdb)",
+    )
     ingest.set_defaults(handler=cmd_ingest)
 
     build = commands.add_parser("build", help="dbt build: models, snapshots, seeds and tests")
@@ -424,6 +487,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "reverse-etl", help="merge customer segments and flags into the shop's crm schema"
     ).set_defaults(handler=cmd_reverse_etl)
+
+    docs = commands.add_parser(
+        "docs", help="generate the dbt docs site (lineage, descriptions, tests); --serve it"
+    )
+    docs.add_argument("--serve", action="store_true", help="serve the site after generating it")
+    docs.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
+    docs.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+    docs.set_defaults(handler=cmd_docs)
 
     query = commands.add_parser("query", help="run SQL on the warehouse (read-only)")
     query.add_argument("sql")

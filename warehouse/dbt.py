@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from .paths import PROJECT_DIR, Paths
+from .sources import lake_url
 
 
 class BuildError(RuntimeError):
@@ -31,6 +32,11 @@ def dbt(paths: Paths, *args: str) -> BuildReport:
     from dbt.cli.main import dbtRunner
 
     os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb)
+    # Read by the `spark` target only (profiles.yml, register_lake_sources): the lake dlt wrote
+    # and the local Spark's folder, both in this home unless configured.
+    os.environ["WAREHOUSE_LAKE_URL"] = lake_url(paths)
+    os.environ["WAREHOUSE_SPARK_DIR"] = str(paths.spark)
+    os.environ.setdefault("SPARK_CONF_DIR", str(PROJECT_DIR / ".spark"))  # its log settings
     os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
     started = time.perf_counter()
     result = dbtRunner().invoke(

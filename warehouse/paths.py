@@ -43,6 +43,22 @@ class Paths:
         return self.home / "dlt"
 
     @property
+    def lake(self) -> Path:
+        """The default lake (``warehouse ingest --destination lake``): parquet files written by
+        dlt, ``<dataset>/<table>/<load id>.<file id>.parquet``, read by the ``spark`` target."""
+        return self.home / "lake"
+
+    @property
+    def lake_pipelines(self) -> Path:
+        """dlt's working folder for the pipelines into the lake: their own cursors and state."""
+        return self.home / "dlt-lake"
+
+    @property
+    def spark(self) -> Path:
+        """The local Spark of the ``spark`` target: its tables (warehouse dir) and catalogue."""
+        return self.home / "spark"
+
+    @property
     def clickstream(self) -> Path:
         """The demo's web log folder (hourly gzip JSONL files): the clickstream source's
         ``bucket_url`` unless one is configured."""

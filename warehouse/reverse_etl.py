@@ -89,7 +89,8 @@ def _crm_dsn(paths: Paths) -> str:
 
     from .sources import shop_dsn
 
-    configured = dlt.config.get("destination.crm.credentials")
+    # dlt.secrets, not dlt.config: values read as config are written into dlt's traces.
+    configured = dlt.secrets.get("destination.crm.credentials")
     return str(configured) if configured else shop_dsn(paths)
 
 

@@ -69,8 +69,12 @@ def publish(
     saved_queries = compile_saved_queries(
         semantic_manifest or paths.dbt_target / "semantic_manifest.json"
     )
-    # Same folder as the target, so os.replace is a rename on one file system (atomic).
-    temporary = paths.serving.with_name(f".{paths.serving.name}.{uuid.uuid4().hex}.tmp")
+    _remove_abandoned(paths.serving)
+    # Same folder as the target, so os.replace is a rename on one file system (atomic). The
+    # writer's process id is in the name, so a later publish can tell an abandoned file.
+    temporary = paths.serving.with_name(
+        f".{paths.serving.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp"
+    )
     try:
         tables = _copy_marts(paths.duckdb, temporary, relations)
         _create_views(temporary, saved_queries)
@@ -89,6 +93,27 @@ def publish(
     )
     log.info("published %s: %d tables, %d views", report.path, len(tables), len(report.views))
     return report
+
+
+def _remove_abandoned(serving: Path) -> None:
+    """Delete temporary files a killed publish left (its process is gone); one still being
+    written by a live process stays."""
+    for leftover in serving.parent.glob(f".{serving.name}.*-*.tmp*"):
+        pid = leftover.name[len(serving.name) + 2 :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        log.info("removing %s, left by a publish that did not finish", leftover)
+        leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def compile_saved_queries(semantic_manifest: Path) -> dict[str, str]:

@@ -21,6 +21,31 @@ if TYPE_CHECKING:
     from ingestion.runner import Reconcile
 
 
+def destination(chosen: str | None = None) -> str:
+    """Where the pipelines land: ``chosen`` (``warehouse ingest --destination``), else
+    ``[warehouse] destination`` in .dlt/config.toml (env ``WAREHOUSE__DESTINATION``), else
+    ``duckdb``. ``lake`` writes parquet files for the ``spark`` dbt target instead."""
+    import dlt
+
+    from ingestion.runner import DESTINATIONS
+
+    value = chosen or dlt.config.get("warehouse.destination") or "duckdb"
+    if value not in DESTINATIONS:
+        raise ValueError(
+            f"unknown destination {value!r} ([warehouse] destination in .dlt/config.toml, "
+            f"WAREHOUSE__DESTINATION or --destination); choose from {', '.join(DESTINATIONS)}"
+        )
+    return value
+
+
+def lake_url(paths: Paths) -> str:
+    """The lake's root: ``[destination.filesystem] bucket_url`` (env
+    ``DESTINATION__FILESYSTEM__BUCKET_URL``: a folder or a bucket URL), else ``<home>/lake``."""
+    import dlt
+
+    return dlt.config.get("destination.filesystem.bucket_url") or str(paths.lake)
+
+
 def shop_dsn(paths: Paths) -> str:
     """The configured shop database, else the embedded demo PostgreSQL (started if needed)."""
     from demo.postgres import shop_dsn as resolve

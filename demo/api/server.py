@@ -63,6 +63,8 @@ class Behaviour:
         max_page_size: the largest ``limit``/``per_page`` accepted; larger gets 400.
         rate_limit: requests per second allowed (a token bucket, bursts of the same size);
             beyond it 429 with ``Retry-After``. None: unlimited.
+        throttle_rate: share of authorised requests answered 429 with ``Retry-After: 1``
+            whatever the rate (an API throttling for its own reasons).
         fault_rate: share of authorised requests answered with a 500, 502 or 503.
         slow_rate: share of requests delayed by ``slow_seconds`` before answering.
         seed: seed of the fault and delay draws, so a test run is repeatable.
@@ -71,6 +73,7 @@ class Behaviour:
     token: str = DEMO_TOKEN
     max_page_size: int = 500
     rate_limit: float | None = None
+    throttle_rate: float = 0.0
     fault_rate: float = 0.0
     slow_rate: float = 0.0
     slow_seconds: float = 0.5
@@ -190,9 +193,17 @@ class ApiServer:
             answer.headers["Retry-After"] = str(max(1, math.ceil(wait)))
             return answer
         with self._lock:
+            # Drawn only when set, so other behaviours keep their seeded sequence of draws.
+            throttled = bool(behaviour.throttle_rate) and (
+                self._random.random() < behaviour.throttle_rate
+            )
             fault = self._random.random() < behaviour.fault_rate
             status = self._random.choice((500, 502, 503))
             slow = self._random.random() < behaviour.slow_rate
+        if throttled:
+            answer = _error(HTTPStatus.TOO_MANY_REQUESTS, "Too many requests.", "rate_limit")
+            answer.headers["Retry-After"] = "1"
+            return answer
         if slow:
             time.sleep(behaviour.slow_seconds)
         if fault:
@@ -518,6 +529,7 @@ def demo_behaviour() -> Behaviour:
     return Behaviour(
         max_page_size=dlt.config.get("demo.api.max_page_size", int) or defaults.max_page_size,
         rate_limit=dlt.config.get("demo.api.rate_limit", float),
+        throttle_rate=dlt.config.get("demo.api.throttle_rate", float) or 0.0,
         fault_rate=dlt.config.get("demo.api.fault_rate", float) or 0.0,
         slow_rate=dlt.config.get("demo.api.slow_rate", float) or 0.0,
         slow_seconds=dlt.config.get("demo.api.slow_seconds", float) or defaults.slow_seconds,

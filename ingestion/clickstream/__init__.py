@@ -40,6 +40,7 @@ from .helpers import (
     LineBatcher,
     ParsedLines,
     Reconciliation,
+    UnreadableFile,
     check_bucket,
     drift_report,
     empty,
@@ -48,14 +49,21 @@ from .helpers import (
     read_lines,
     reconcile,
 )
-from .settings import EVENTS_TABLE, FILE_GLOB, FILES_PER_PAGE, FILES_TABLE, QUARANTINE_TABLE
+from .settings import (
+    EVENTS_TABLE,
+    FILE_GLOB,
+    FILES_PER_PAGE,
+    FILES_TABLE,
+    QUARANTINE_TABLE,
+    SCHEMA_CONTRACT,
+)
 
 __all__ = ["ClickstreamSourceError", "Reconciliation", "clickstream", "reconcile"]
 
 log = logging.getLogger(__name__)
 
 
-@dlt.source(name="clickstream", max_table_nesting=0)
+@dlt.source(name="clickstream", max_table_nesting=0, schema_contract=SCHEMA_CONTRACT)
 def clickstream(
     bucket_url: str = dlt.config.value,
     file_glob: str = FILE_GLOB,
@@ -110,12 +118,20 @@ def read_events(files: list[FileItemDict], chunk_size: int) -> Iterator[Any]:
             if name in already_loaded:
                 continue
             tally = tallies[name] = FileTally()
-            with item.open() as stream:
-                for lines in read_lines(stream, chunk_size):
-                    tally.lines_read += lines.num_rows
-                    for parsed in batcher.add(name, lines):
-                        yield from _loaded(parsed, tallies)
-                        yield from _recorded(finished, tallies, state)
+            try:
+                with item.open() as stream:
+                    for lines in read_lines(stream, chunk_size):
+                        tally.lines_read += lines.num_rows
+                        for parsed in batcher.add(name, lines):
+                            yield from _loaded(parsed, tallies)
+                            yield from _recorded(finished, tallies, state)
+            except UnreadableFile as broken:
+                # A truncated or corrupt file: its good lines are queued above; the unreadable
+                # rest counts as one line read and quarantined, so the file still reconciles.
+                log.warning("clickstream: %s: %s", name, broken.reason)
+                tally.lines_read += 1
+                tally.quarantined += 1
+                yield dlt.mark.with_table_name(broken.quarantine(name), QUARANTINE_TABLE)
             finished.append(item)
         for parsed in batcher.flush():
             yield from _loaded(parsed, tallies)

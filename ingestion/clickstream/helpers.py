@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import pyarrow.compute as pc
 from dlt.common.storages.configuration import FilesystemConfiguration
 
 from .settings import (
+    EVENT_FIELD_TYPES,
     EVENT_FIELDS,
     EVENTS_TABLE,
     FILES_TABLE,
@@ -39,6 +41,32 @@ log = logging.getLogger(__name__)
 class ClickstreamSourceError(RuntimeError):
     """The logs cannot be read as configured, or a run does not reconcile; the message says
     what to do."""
+
+
+class UnreadableFile(Exception):
+    """A file stopped being readable part-way (a truncated gzip, bytes that are no gzip at
+    all, a file gone): the lines before are good; the rest becomes one quarantined line."""
+
+    def __init__(self, reason: str, partial: bytes = b"", line_number: int = 1) -> None:
+        super().__init__(reason)
+        self.reason, self.partial, self.line_number = reason, partial, line_number
+
+    def quarantine(self, file_name: str) -> pa.Table:
+        """The quarantine row for the unreadable rest of ``file_name``."""
+        return pa.table(
+            {
+                "file_name": [file_name],
+                "line_number": [self.line_number],
+                "raw_text": [self.partial.decode("utf-8", "backslashreplace")],
+                "error": [f"file unreadable from this line on: {self.reason}"],
+            },
+            schema=QUARANTINE_SCHEMA,
+        )
+
+
+# What reading a broken file raises: gzip.BadGzipFile and file errors are OSErrors, a gzip cut
+# short raises EOFError, a corrupt deflate stream zlib.error.
+READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 WHERE_TO_CONFIGURE = (
@@ -105,25 +133,57 @@ def read_lines(stream: IO[bytes], chunk_size: int) -> Iterator[pa.Table]:
     A line ends at ``\\n``, which is not part of it (a ``\\r`` before it is); a last line
     without one counts too. Lines stay bytes: one that is not UTF-8 must reach the quarantine,
     not stop the file.
+
+    Raises UnreadableFile, after yielding every complete line before it, if the stream breaks
+    (a truncated or corrupt gzip); it carries the line cut short and that line's number.
     """
     first_line = 1
-    for lines in _rebatch(_complete_lines(stream), chunk_size):
-        numbers = np.arange(first_line, first_line + len(lines), dtype=np.int64)
-        first_line += len(lines)
-        yield pa.table({"line_number": numbers, "line": lines})
+    try:
+        for lines in _rebatch(_complete_lines(stream), chunk_size):
+            numbers = np.arange(first_line, first_line + len(lines), dtype=np.int64)
+            first_line += len(lines)
+            yield pa.table({"line_number": numbers, "line": lines})
+    except UnreadableFile as exc:
+        exc.line_number = first_line
+        raise
 
 
 def _complete_lines(stream: IO[bytes]) -> Iterator[pa.Array]:
     """The lines of each block read, with a line cut by the block's end carried over."""
     carried = b""
-    while block := stream.read(READ_BLOCK_BYTES):
-        data = carried + block if carried else block
-        end = data.rfind(b"\n") + 1
-        carried = data[end:]
-        if end:
-            yield split_lines(data[:end])
+    try:
+        for block in _blocks(stream):
+            data = carried + block if carried else block
+            end = data.rfind(b"\n") + 1
+            carried = data[end:]
+            if end:
+                yield split_lines(data[:end])
+    except READ_ERRORS as exc:
+        raise UnreadableFile(f"{type(exc).__name__}: {exc}", carried) from exc
     if carried:
         yield split_lines(carried + b"\n")
+
+
+def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    """The stream in blocks of ``READ_BLOCK_BYTES``, gathered from ``read1`` calls where the
+    stream has them: a gzip cut short raises in the middle of a ``read``, which would throw
+    away the good lines decompressed before the cut; ``read1`` returns them first."""
+    read = getattr(stream, "read1", None) or stream.read
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        while piece := read(READ_BLOCK_BYTES - size):
+            pieces.append(piece)
+            size += len(piece)
+            if size >= READ_BLOCK_BYTES:
+                yield b"".join(pieces)
+                pieces, size = [], 0
+    except READ_ERRORS:
+        if pieces:
+            yield b"".join(pieces)
+        raise
+    if pieces:
+        yield b"".join(pieces)
 
 
 def split_lines(data: bytes) -> pa.Array:
@@ -140,15 +200,20 @@ def _rebatch(arrays: Iterable[pa.Array], size: int) -> Iterator[pa.Array]:
     """Arrays regrouped into arrays of exactly ``size`` elements (the last one fewer)."""
     pending: list[pa.Array] = []
     count = 0
-    for array in arrays:
-        pending.append(array)
-        count += len(array)
-        if count >= size:
-            merged, offset = pa.concat_arrays(pending), 0
-            while count - offset >= size:
-                yield merged.slice(offset, size)
-                offset += size
-            pending, count = [merged.slice(offset)], count - offset
+    try:
+        for array in arrays:
+            pending.append(array)
+            count += len(array)
+            if count >= size:
+                merged, offset = pa.concat_arrays(pending), 0
+                while count - offset >= size:
+                    yield merged.slice(offset, size)
+                    offset += size
+                pending, count = [merged.slice(offset)], count - offset
+    except UnreadableFile:
+        if count:  # the lines read before the source broke still count
+            yield pa.concat_arrays(pending)
+        raise
     if count:
         yield pa.concat_arrays(pending)
 
@@ -240,6 +305,16 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# DuckDB's json_type names for each kind of value in settings.EVENT_FIELD_TYPES.
+_KINDS = {
+    "string": ("VARCHAR",),
+    "number": ("BIGINT", "UBIGINT", "DOUBLE"),
+    "object": ("OBJECT",),
+}
+_JSON_TYPES = {
+    name: tuple(t for kind in kinds for t in _KINDS[kind])
+    for name, kinds in EVENT_FIELD_TYPES.items()
+}
 _SHAPE = json.dumps({name: "JSON" if name in NESTED_FIELDS else "VARCHAR" for name in EVENT_FIELDS})
 # A JSON merge patch that deletes every known field: what is left are the unknown ones.
 _WITHOUT_KNOWN = json.dumps(dict.fromkeys(EVENT_FIELDS))
@@ -247,6 +322,15 @@ _KNOWN_LIST = "[" + ", ".join(_quoted(name) for name in EVENT_FIELDS) + "]"
 _MISSING = "\n".join(
     f"            when nullif(trim(doc.{name}), '') is null then 'no {name}'"
     for name in REQUIRED_FIELDS
+)
+# A field of another JSON type than the app writes (an object for event_id, text for
+# properties) is no event either: json_type gives each field's type in one parse of the line.
+_TYPE_PATHS = "[" + ", ".join(_quoted(f"$.{name}") for name in EVENT_FIELD_TYPES) + "]"
+_WRONG_TYPE = "\n".join(
+    f"            when types[{position}] not in ({', '.join(map(_quoted, _JSON_TYPES[name]))}, "
+    f"'NULL')\n                then 'wrong type: {name} is ' || lower(types[{position}])"
+    f" || ' (expected {' or '.join(EVENT_FIELD_TYPES[name])})'"
+    for position, name in enumerate(EVENT_FIELD_TYPES, start=1)
 )
 
 # json_transform parses each valid line once into the known fields (numbers as their digits,
@@ -264,7 +348,8 @@ parsed as (
         *,
         case when json_valid(text) then json_transform(text, {_quoted(_SHAPE)}) end as doc,
         case when doc is not null and starts_with(ltrim(text), '{{') then json_keys(text) end
-            as fields
+            as fields,
+        case when fields is not null then json_type(text, {_TYPE_PATHS}) end as types
     from decoded
 ),
 
@@ -279,6 +364,7 @@ checked as (
             end
             when fields is null then 'JSON but not an object'
 {_MISSING}
+{_WRONG_TYPE}
         end as error
     from parsed
 )
@@ -352,6 +438,12 @@ def drift_report(file_name: str, before: Sequence[str], after: Sequence[str]) ->
                 f"`{old}` is now `{new}` (the app's rename): both columns are loaded as "
                 f"delivered and staging reads coalesce({old}, {new})"
             )
+    known = [name for name in added if name in EVENT_FIELDS and name not in RENAMED_FIELDS.values()]
+    if known:
+        notes.append(
+            f"field(s) {', '.join(f'`{name}`' for name in known)} arrive (again): loaded into "
+            "their columns"
+        )
     unknown = [name for name in added if name not in EVENT_FIELDS]
     if unknown:
         notes.append(

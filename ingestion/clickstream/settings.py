@@ -7,6 +7,11 @@ FILES_PER_PAGE = 1_000_000
 # Decompressed bytes read from a file at a time.
 READ_BLOCK_BYTES = 8 * 1024 * 1024
 
+# dlt's schema contract for raw_clickstream: the parser is the contract. Every column is
+# declared by its Arrow schemas (helpers.py): unknown event fields go to `_extra`, lines of
+# another shape to the quarantine, so a new column or a changed type can only come from a code
+# change that forgot a migration, and stops the load naming the table and column.
+SCHEMA_CONTRACT = {"tables": "evolve", "columns": "freeze", "data_type": "freeze"}
 # Tables in raw_clickstream: events as delivered, lines that are no event, one row per file.
 EVENTS_TABLE = "events"
 QUARANTINE_TABLE = "quarantine"
@@ -25,6 +30,18 @@ EVENT_FIELDS = (
     "context",
 )
 NESTED_FIELDS = ("properties", "context")
+# The JSON types each field may have (or null); a line with another is quarantined as
+# "wrong type". Timestamps come as text or as epoch milliseconds.
+EVENT_FIELD_TYPES = {
+    "event_id": ("string",),
+    "event": ("string",),
+    "timestamp": ("string", "number"),
+    "anonymous_id": ("string",),
+    "user_id": ("string", "number"),
+    "account_id": ("string", "number"),
+    "properties": ("object",),
+    "context": ("object",),
+}
 # A line without these is not an event (staging could neither key nor place it): quarantined.
 REQUIRED_FIELDS = ("event_id", "event", "timestamp")
 # Fields the app renamed, old -> new: both are loaded as delivered, staging coalesces them.

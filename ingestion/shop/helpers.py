@@ -1,16 +1,20 @@
-"""Connection checks and hard-delete detection for the shop source."""
+"""Connection checks, the COPY reader and hard-delete detection for the shop source."""
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
-from .settings import PRIMARY_KEY
+from .settings import PRIMARY_KEY, REQUIRED_COLUMNS, TYPE_KINDS
 
 
 class ShopSourceError(RuntimeError):
@@ -32,8 +36,10 @@ def redact(dsn: str) -> str:
 def check_source(dsn: str, schema: str, tables: Sequence[str]) -> None:
     """Fail fast, with a message that says what to do, if the shop cannot be read.
 
-    dlt would raise deep inside SQLAlchemy reflection; checking first turns the three usual
-    mistakes (unreachable server, rejected credentials, missing table) into one clear line.
+    dlt would raise deep inside SQLAlchemy reflection; checking first turns the usual mistakes
+    (unreachable server, rejected credentials, missing table) and schema drift that the models
+    cannot take (a column they read renamed, dropped or of another type) into one clear line,
+    before anything is extracted.
     """
     try:
         with psycopg.connect(dsn, connect_timeout=10) as conn:
@@ -44,8 +50,15 @@ def check_source(dsn: str, schema: str, tables: Sequence[str]) -> None:
                     (schema,),
                 )
             }
+            columns = conn.execute(
+                "select table_name, column_name, data_type from information_schema.columns"
+                " where table_schema = %s",
+                (schema,),
+            ).fetchall()
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        # libpq's message is the error, then a hint on the next line: keep both, on one line.
+        reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        reason = reason or type(exc).__name__
         if re.search(r"password|authentication|role .* does not exist", reason, re.IGNORECASE):
             raise ShopSourceError(
                 f"shop source: the database at {redact(dsn)} rejected the credentials "
@@ -63,17 +76,186 @@ def check_source(dsn: str, schema: str, tables: Sequence[str]) -> None:
             "Create them (`warehouse demo generate` for the demo), or list the tables you have "
             "in .dlt/config.toml under [sources.shop] tables."
         )
+    drift = column_drift(schema, tables, columns)
+    if drift:
+        raise ShopSourceError(
+            f"shop source: schema drift the models cannot take: {'; '.join(drift)}. Nothing was "
+            "loaded from the shop, and the marts and serving file stay as they were. Restore the "
+            "column in the database, or adapt models/staging/shop/ and REQUIRED_COLUMNS in "
+            "ingestion/shop/settings.py to the new shape."
+        )
+
+
+def column_drift(
+    schema: str, tables: Sequence[str], columns: Sequence[tuple[str, str, str]]
+) -> list[str]:
+    """What is wrong with the columns the staging models read, one phrase per column.
+
+    Args:
+        schema: the PostgreSQL schema, for the names in the messages.
+        tables: the tables being replicated (tables not in REQUIRED_COLUMNS are not checked).
+        columns: ``(table, column, information_schema data_type)`` of the source.
+    """
+    found = {(table, column): data_type for table, column, data_type in columns}
+    problems = []
+    for table in tables:
+        for column, kind in REQUIRED_COLUMNS.get(table, {}).items():
+            data_type = found.get((table, column))
+            if data_type is None:
+                others = sorted(
+                    c for t, c in found if t == table and c not in REQUIRED_COLUMNS[table]
+                )
+                hint = f" (new column(s) there: {', '.join(others)})" if others else ""
+                problems.append(
+                    f"column {schema}.{table}.{column} is missing (renamed or dropped?){hint}"
+                )
+            elif TYPE_KINDS.get(data_type) != kind:
+                problems.append(
+                    f"column {schema}.{table}.{column} is now {data_type}, the models expect {kind}"
+                )
+    return problems
+
+
+def read_table(
+    dsn: str,
+    schema: str,
+    table: str,
+    cursor_column: str,
+    start: object | None,
+    chunk_size: int,
+) -> Iterator[pa.Table]:
+    """Stream ``schema.table`` (the rows whose ``cursor_column`` is at least ``start``, all rows
+    when it is None) as Arrow tables of ``chunk_size`` rows, through ``COPY ... TO STDOUT``.
+
+    COPY is PostgreSQL's bulk export: the server writes CSV, pyarrow's C++ parser turns each
+    chunk into columns, and no Python object is made per row or value (a SQLAlchemy cursor
+    makes one per value, which is most of a full load's time). The Arrow types come from the
+    catalog, so a column has the same type whatever its values; a table with no rows to read
+    yields one empty batch, which still creates or checks its columns.
+    """
+    with psycopg.connect(dsn) as conn:
+        conn.execute("set timezone = 'UTC'")
+        columns = conn.execute(
+            "select column_name, data_type, is_nullable, numeric_precision, numeric_scale"
+            " from information_schema.columns where table_schema = %s and table_name = %s"
+            " order by ordinal_position",
+            (schema, table),
+        ).fetchall()
+        arrow_schema = pa.schema(
+            pa.field(name, arrow_type(kind, precision, scale), nullable=nullable == "YES")
+            for name, kind, nullable, precision, scale in columns
+        )
+        query = f'select * from "{schema}"."{table}"'
+        if start is not None:
+            query += f' where "{cursor_column}" >= %s'
+        with conn.cursor().copy(
+            f"copy ({query}) to stdout (format csv)", (start,) if start is not None else None
+        ) as copy:
+            yielded = False
+            for block in read_ahead(copy, chunk_size):
+                yield parse_csv(block, arrow_schema)
+                yielded = True
+            if not yielded:
+                yield arrow_schema.empty_table()
+
+
+def read_ahead(copy: psycopg.Copy, rows_per_block: int) -> Iterator[bytes]:
+    """The rows of a running COPY joined into blocks of ``rows_per_block``, read by a thread
+    while the caller parses and writes the previous block: receiving the rows (Python, one
+    call per row) and the rest (pyarrow, DuckDB: native code, no GIL) then share two cores.
+    At most two blocks wait in the queue, so memory stays bounded."""
+    blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    failed: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            rows: list[bytes] = []
+            for row in copy:  # one message per row
+                if stop.is_set():
+                    return
+                rows.append(row)
+                if len(rows) >= rows_per_block:
+                    blocks.put(b"".join(rows))
+                    rows = []
+            if rows:
+                blocks.put(b"".join(rows))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failed.append(exc)
+        finally:
+            blocks.put(None)
+
+    reader = threading.Thread(target=read, name="shop-copy", daemon=True)
+    reader.start()
+    try:
+        while (block := blocks.get()) is not None:
+            yield block
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                blocks.get(timeout=0.1)
+        reader.join()
+    if failed:
+        raise failed[0]
+
+
+def parse_csv(data: bytes, schema: pa.Schema) -> pa.Table:
+    """PostgreSQL CSV (``COPY ... (format csv)``) as an Arrow table of ``schema``: NULL is an
+    unquoted empty field, an empty string a quoted one; booleans are ``t``/``f``."""
+    if not data:
+        return schema.empty_table()
+    parsed = pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(column_names=schema.names, block_size=16 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=schema,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    return pa.Table.from_arrays(parsed.columns, schema=schema)
+
+
+def arrow_type(data_type: str, precision: int | None = None, scale: int | None = None):
+    """The Arrow type of an ``information_schema.columns.data_type`` (text for the rest)."""
+    if data_type == "numeric":
+        return pa.decimal128(precision, scale or 0) if precision else pa.decimal128(38, 9)
+    return ARROW_TYPES.get(data_type, pa.string())
+
+
+ARROW_TYPES = {
+    "bigint": pa.int64(),
+    "integer": pa.int32(),
+    "smallint": pa.int16(),
+    "double precision": pa.float64(),
+    "real": pa.float32(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp with time zone": pa.timestamp("us", tz="UTC"),
+    "timestamp without time zone": pa.timestamp("us"),
+}
 
 
 def source_keys(dsn: str, schema: str, table: str) -> pa.Array:
-    """Every primary key currently in a source table, read in one streamed query."""
-    with psycopg.connect(dsn) as conn, conn.cursor(name=f"keys_{table}") as cursor:
-        cursor.itersize = 500_000
-        cursor.execute(f'select "{PRIMARY_KEY}" from "{schema}"."{table}"')
-        chunks = []
-        while rows := cursor.fetchmany(500_000):
-            chunks.append(pa.array([row[0] for row in rows], type=pa.int64()))
-    return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.int64())
+    """Every primary key currently in a source table, streamed with COPY (no Python object per
+    key: at scale 100 the shop has tens of millions)."""
+    key = pa.schema([pa.field(PRIMARY_KEY, pa.int64(), nullable=False)])
+    chunks = []
+    with psycopg.connect(dsn) as conn:
+        query = f'copy (select "{PRIMARY_KEY}" from "{schema}"."{table}") to stdout'
+        with conn.cursor().copy(query) as copy:
+            rows: list[bytes] = []
+            for row in copy:
+                rows.append(row)
+                if len(rows) >= 1_000_000:
+                    chunks.append(parse_csv(b"".join(rows), key)[PRIMARY_KEY].combine_chunks())
+                    rows = []
+            chunks.append(parse_csv(b"".join(rows), key)[PRIMARY_KEY].combine_chunks())
+    return pa.concat_arrays(chunks)
 
 
 def vanished_keys(loaded: pa.Array, already_deleted: pa.Array, in_source: pa.Array) -> pa.Array:

@@ -7,3 +7,65 @@ PRIMARY_KEY = "id"
 CURSOR_COLUMN = "updated_at"
 # Rows whose key has vanished from the source are recorded here (schema raw_shop).
 HARD_DELETES_TABLE = "hard_deletes"
+
+# dlt's schema contract for raw_shop: evolve, deliberately. New tables (listed in `tables`) and
+# new columns flow through to raw. The columns the models read are checked before extraction
+# (REQUIRED_COLUMNS below): renamed, dropped or retyped, they stop the run naming table and
+# column. Any other column that changes type lands in a variant column (`<name>__v_<type>`), so
+# nothing is lost. Not `data_type: freeze`: dlt 1.31 counts the precision that table reflection
+# adds on the second run (`bigint` -> `bigint`, precision 32) as a type change, so a frozen
+# contract fails the first ordinary incremental run.
+SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "evolve"}
+# The columns the staging models read (models/staging/shop/_shop__sources.yml), and the kind of
+# PostgreSQL type each must have. A column renamed, dropped or changed to another kind stops the
+# run before anything is extracted, with an error naming the table and the column: loading on
+# would write NULLs (or another type) into raw_shop and move the incremental cursor past the
+# rows, so fixing the source later would not bring them back. New columns are fine: they flow
+# through to raw_shop. Widening within a kind (integer -> bigint) is fine too.
+REQUIRED_COLUMNS = {
+    "customers": {
+        "id": "integer",
+        **dict.fromkeys(
+            "first_name last_name email phone street_address city postal_code country_code".split(),
+            "text",
+        ),
+        "created_at": "timestamp",
+        "updated_at": "timestamptz",
+        "deleted_at": "timestamptz",
+    },
+    "products": {
+        **dict.fromkeys(("id", "price_cents"), "integer"),
+        **dict.fromkeys(("sku", "product_name", "category", "currency"), "text"),
+        **dict.fromkeys(("created_at", "updated_at", "deleted_at"), "timestamptz"),
+    },
+    "orders": {
+        **dict.fromkeys(
+            ("id", "customer_id", "subtotal_cents", "shipping_cents", "total_cents"), "integer"
+        ),
+        **dict.fromkeys(("status", "currency"), "text"),
+        **dict.fromkeys(("created_at", "updated_at", "deleted_at"), "timestamptz"),
+    },
+    "order_items": {
+        **dict.fromkeys(
+            ("id", "order_id", "product_id", "quantity", "unit_price_cents"), "integer"
+        ),
+        **dict.fromkeys(("created_at", "updated_at"), "timestamptz"),
+    },
+    "shipments": {
+        **dict.fromkeys(("id", "order_id"), "integer"),
+        **dict.fromkeys(("carrier", "tracking_number"), "text"),
+        **dict.fromkeys(("shipped_at", "delivered_at"), "timestamp"),
+        "updated_at": "timestamptz",
+    },
+}
+# information_schema.columns.data_type -> the kind above.
+TYPE_KINDS = {
+    "smallint": "integer",
+    "integer": "integer",
+    "bigint": "integer",
+    "text": "text",
+    "character varying": "text",
+    "character": "text",
+    "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz",
+}

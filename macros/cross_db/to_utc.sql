@@ -32,12 +32,22 @@
 
 {#-
     Spark timestamps are instants shown in the session zone; to_utc_timestamp shifts them so
-    the displayed value is the UTC wall-clock time.
+    the displayed value is the UTC wall-clock time. A wall-clock time that occurs twice (the
+    hour repeated when daylight saving time ends) is read as the second one, standard time,
+    as DuckDB does: to_utc_timestamp takes the first, so one hour is added when that later
+    instant shows the same wall-clock time (zones whose clocks move by one hour).
 -#}
 {% macro spark__to_utc(column, source_timezone) -%}
     {%- if source_timezone is none -%}
         to_utc_timestamp({{ column }}, current_timezone())
     {%- else -%}
-        to_utc_timestamp({{ column }}, '{{ source_timezone }}')
+        {%- set first = 'to_utc_timestamp(' ~ column ~ ", '" ~ source_timezone ~ "')" -%}
+        case
+            when
+                from_utc_timestamp({{ first }} + interval 1 hour, '{{ source_timezone }}')
+                = {{ column }}
+                then {{ first }} + interval 1 hour
+            else {{ first }}
+        end
     {%- endif -%}
 {%- endmacro %}

@@ -5,9 +5,6 @@
     campaign touch, and never exceed those of all the day's orders that are not cancelled.
     Returns the disagreeing days.
 -#}
-{# In the marketing group: int_orders_attributed is private to it. #}
-{{ config(group='marketing') }}
-
 with
 
 fct_campaign_performance as (
@@ -22,9 +19,9 @@ fct_orders as (
 
 ),
 
-int_orders_attributed as (
+fct_order_attribution as (
 
-    select * from {{ ref('int_orders_attributed') }}
+    select * from {{ ref('fct_order_attribution') }}
 
 ),
 
@@ -49,18 +46,18 @@ orders_by_day as (
         count(*) as order_count,
         sum(fct_orders.order_total) as revenue,
         sum(
-            case when int_orders_attributed.touch_count > 0 then 1 else 0 end
+            case when fct_order_attribution.touch_count > 0 then 1 else 0 end
         ) as touched_order_count,
         sum(
             case
-                when int_orders_attributed.touch_count > 0 then fct_orders.order_total
+                when fct_order_attribution.touch_count > 0 then fct_orders.order_total
                 else 0
             end
         ) as touched_revenue
 
     from fct_orders
-    left join int_orders_attributed
-        on fct_orders.order_id = int_orders_attributed.order_id
+    left join fct_order_attribution
+        on fct_orders.order_id = fct_order_attribution.order_id
     where fct_orders.order_status != 'cancelled'
     group by fct_orders.order_date
 

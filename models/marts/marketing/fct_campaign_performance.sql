@@ -26,9 +26,9 @@ fct_sessions as (
 
 ),
 
-int_orders_attributed as (
+fct_order_attribution as (
 
-    select * from {{ ref('int_orders_attributed') }}
+    select * from {{ ref('fct_order_attribution') }}
 
 ),
 
@@ -49,23 +49,19 @@ daily_spend as (
 daily_sessions as (
 
     select
-        stg_marketing__campaigns.campaign_id,
-        fct_sessions.session_date as activity_date,
+        campaign_id,
+        session_date as activity_date,
         count(*) as session_count
 
     from fct_sessions
-    inner join stg_marketing__campaigns
-        on
-            fct_sessions.utm_source = stg_marketing__campaigns.utm_source
-            and fct_sessions.utm_medium = stg_marketing__campaigns.utm_medium
-            and fct_sessions.utm_campaign = stg_marketing__campaigns.utm_campaign
-    group by stg_marketing__campaigns.campaign_id, fct_sessions.session_date
+    where campaign_id is not null
+    group by campaign_id, session_date
 
 ),
 
 conversions as (
 
-    select * from int_orders_attributed
+    select * from fct_order_attribution
     where order_status != 'cancelled'
 
 ),

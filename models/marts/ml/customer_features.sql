@@ -369,7 +369,8 @@ features as (
         coalesce(order_history.recent_order_count, 0) as recent_order_count,
         coalesce(order_history.total_spend, 0) as total_spend,
         coalesce(order_history.recent_spend, 0) as recent_spend,
-        order_history.total_spend / order_history.order_count as average_order_value,
+        {{ divide('order_history.total_spend', 'order_history.order_count') }}
+            as average_order_value,
         order_history.first_order_at,
         order_history.last_order_at,
         {{ dbt.datediff(

@@ -107,9 +107,8 @@ final as (
             coalesce(daily_orders.gross_revenue - daily_orders.cancelled_revenue, 0)
             as decimal(18, 2)
         ) as net_revenue,
-        cast(
-            daily_orders.gross_revenue / daily_orders.order_count as decimal(18, 2)
-        ) as average_order_value
+        {{ divide('daily_orders.gross_revenue', 'daily_orders.order_count') }}
+            as average_order_value
 
     from calendar
     left join daily_orders

@@ -69,12 +69,14 @@ final as (
         ) as page_view_count,
         cast(coalesce(daily_sessions.order_count, 0) as {{ dbt.type_bigint() }}) as order_count,
         cast(
-            1.0 * daily_sessions.converted_session_count / daily_sessions.session_count
-            as decimal(9, 4)
+            {{ divide(
+                'daily_sessions.converted_session_count', 'daily_sessions.session_count', 4
+            ) }} as decimal(9, 4)
         ) as conversion_rate,
         cast(
-            1.0 * daily_sessions.bounced_session_count / daily_sessions.session_count
-            as decimal(9, 4)
+            {{ divide(
+                'daily_sessions.bounced_session_count', 'daily_sessions.session_count', 4
+            ) }} as decimal(9, 4)
         ) as bounce_rate
 
     from calendar

@@ -32,6 +32,12 @@ dim_customers as (
 
 ),
 
+stg_marketing__campaigns as (
+
+    select * from {{ ref('stg_marketing__campaigns') }}
+
+),
+
 devices_to_build as (
 
     select distinct anonymous_id
@@ -44,15 +50,27 @@ devices_to_build as (
 
 ),
 
-{# Anonymous sessions, and those of real customers: test accounts drop out. #}
+{#
+    Anonymous sessions, and those of real customers: test accounts drop out. A session
+    comes from an ad campaign when its utm source, medium and campaign are the campaign's
+    (utm_campaign is unique per campaign, so a session has at most one).
+#}
 customer_sessions as (
 
-    select int_sessions_stitched.*
+    select
+        int_sessions_stitched.*,
+        stg_marketing__campaigns.campaign_id
+
     from int_sessions_stitched
     inner join devices_to_build
         on int_sessions_stitched.anonymous_id = devices_to_build.anonymous_id
     left join dim_customers
         on int_sessions_stitched.customer_id = dim_customers.customer_id
+    left join stg_marketing__campaigns
+        on
+            int_sessions_stitched.utm_source = stg_marketing__campaigns.utm_source
+            and int_sessions_stitched.utm_medium = stg_marketing__campaigns.utm_medium
+            and int_sessions_stitched.utm_campaign = stg_marketing__campaigns.utm_campaign
     where
         int_sessions_stitched.customer_id is null
         or dim_customers.customer_id is not null
@@ -73,6 +91,7 @@ final as (
         utm_source,
         utm_medium,
         utm_campaign,
+        campaign_id,
         device_session_number,
         event_count,
         page_view_count,

@@ -22,7 +22,9 @@ renamed as (
         ----------  strings
         file_name as source_file_name,
         raw_text,
-        error as quarantine_reason,
+        {# The kind of problem: the message up to its first colon ("wrong type: ..."). #}
+        {{ dbt.split_part('error', "':'", 1) }} as quarantine_reason,
+        error as quarantine_detail,
 
         ----------  numerics
         line_number as source_line_number,

@@ -1,8 +1,8 @@
 {#-
     Campaign attribution: one row per order of fct_orders with its first-touch and
-    last-touch campaign. A touch is a session of the order's customer (after identity
-    stitching, so anonymous browsing before a login counts) whose utm source, medium and
-    campaign are an ad campaign's, started at most var attribution_lookback_days (30) days
+    last-touch campaign, so sales can be grouped by campaign. A touch is a session of the order's customer (after identity
+    stitching, so anonymous browsing before a login counts) that came from an ad campaign
+    (fct_sessions.campaign_id: its utm codes are the campaign's), started at most var attribution_lookback_days (30) days
     before the order and not after it; a touch exactly 30 days before still counts. The
     first touch is the earliest of them, the last touch the latest (ties broken by
     session_id); an order without touches has neither. Each order goes to at most one
@@ -22,27 +22,16 @@ fct_sessions as (
 
 ),
 
-stg_marketing__campaigns as (
-
-    select * from {{ ref('stg_marketing__campaigns') }}
-
-),
-
 campaign_sessions as (
 
     select
-        fct_sessions.session_id,
-        fct_sessions.customer_id,
-        fct_sessions.session_started_at,
-        stg_marketing__campaigns.campaign_id
+        session_id,
+        customer_id,
+        session_started_at,
+        campaign_id
 
     from fct_sessions
-    inner join stg_marketing__campaigns
-        on
-            fct_sessions.utm_source = stg_marketing__campaigns.utm_source
-            and fct_sessions.utm_medium = stg_marketing__campaigns.utm_medium
-            and fct_sessions.utm_campaign = stg_marketing__campaigns.utm_campaign
-    where fct_sessions.customer_id is not null
+    where campaign_id is not null and customer_id is not null
 
 ),
 
