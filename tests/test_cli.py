@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -97,6 +98,24 @@ def test_demo_builds_marts_that_reconcile_with_the_source(demo_home: Path) -> No
     rerun = warehouse("--home", str(demo_home), "run")
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     assert mart_checksums(database)["sales.fct_orders"][0] == expected_orders(demo_home)
+
+
+@pytest.mark.slow
+def test_build_passes_dbt_options_on(demo_home: Path) -> None:
+    """`warehouse build --full-refresh --select X` is dbt's selection, as the README shows;
+    other commands still reject options they do not know."""
+    result = warehouse(
+        "--home", str(demo_home), "build", "--full-refresh", "--select", "dim_products"
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_results = json.loads((demo_home / "target" / "run_results.json").read_text())
+    built = {r["unique_id"] for r in run_results["results"] if r["unique_id"].startswith("model.")}
+    assert built == {"model.globalretail.dim_products"}
+    assert run_results["args"]["full_refresh"] is True
+
+    rejected = warehouse("--home", str(demo_home), "run", "--select", "dim_products")
+    assert rejected.returncode == 2
+    assert "unrecognized arguments: --select dim_products" in rejected.stderr
 
 
 def test_bad_scale_is_rejected_with_a_clear_message(tmp_path: Path) -> None:

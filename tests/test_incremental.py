@@ -119,32 +119,32 @@ def test_incremental_run_rebuilds_only_active_devices_and_equals_a_full_refresh(
 
 
 def mark_built_sessions(database: Path) -> dict[str, tuple]:
-    """Mark every session already built, and work out which devices the next run must rebuild:
-    those with an event at most the lookback before the latest session end already built.
-    Returns, per table, its row count, latest session end and those devices."""
-    lookback = timedelta(hours=_project_var("clickstream_lookback_hours"))
+    """Mark every session already built. Returns, per table, its row count and latest session
+    end already built."""
     before = {}
     with duckdb.connect(str(database)) as conn:
         for table, column in INCREMENTAL_MODELS.values():
-            rows, latest_end = conn.execute(
+            before[table] = conn.execute(
                 f"select count(*), max(session_ended_at) from {table}"
             ).fetchone()
+            conn.execute(f"update {table} set {column} = {_marked(column)}")
+    return before
+
+
+def assert_run_wrote_only_the_active_devices(database: Path, before: dict[str, tuple]) -> None:
+    """The run rewrote every session of the active devices and nothing else; then unmark.
+    Active: a device with an event at most the lookback before the latest session end built
+    before the run (events as staged by this run: staging is a table built with it)."""
+    lookback = timedelta(hours=_project_var("clickstream_lookback_hours"))
+    with duckdb.connect(str(database)) as conn:
+        for table, column in INCREMENTAL_MODELS.values():
+            rows_before, latest_end = before[table]
             active = _column_values(
                 conn,
                 "select distinct anonymous_id from staging.stg_clickstream__events"
                 " where event_at >= ?",
                 latest_end - lookback,
             )
-            conn.execute(f"update {table} set {column} = {_marked(column)}")
-            before[table] = (rows, latest_end, active)
-    return before
-
-
-def assert_run_wrote_only_the_active_devices(database: Path, before: dict[str, tuple]) -> None:
-    """The run rewrote every session of the active devices and nothing else; then unmark."""
-    with duckdb.connect(str(database)) as conn:
-        for table, column in INCREMENTAL_MODELS.values():
-            rows_before, latest_end, active = before[table]
             written = conn.execute(
                 f"select anonymous_id, session_ended_at from {table} where {column} >= 0"
             ).fetchall()

@@ -480,7 +480,12 @@ def work_dbt_sql(folder: Path, paths: Paths) -> dict[str, Any]:
         node = nodes.get(result["unique_id"])
         if node is None:
             continue
-        kind, relation, sql = node["resource_type"], result["relation_name"], node["compiled_code"]
+        # Seeds have no compiled SQL.
+        kind, relation, sql = (
+            node["resource_type"],
+            result["relation_name"],
+            node.get("compiled_code"),
+        )
         materialized = node["config"].get("materialized")
         if kind == "seed":
             seed = PROJECT_DIR / node["original_file_path"]
@@ -490,14 +495,14 @@ def work_dbt_sql(folder: Path, paths: Paths) -> dict[str, Any]:
         elif kind == "model" and materialized == "view":
             statements.append(f"create or replace view {relation} as ({sql})")
         elif kind in ("model", "snapshot"):
-            target = relation if kind == "model" else f"{relation}__bench"
-            statements.append(f"create or replace table {target} as ({sql})")
-            if kind == "snapshot":
-                statements.append(f"drop table {target}")
+            # A snapshot's select goes to a scratch table: the snapshot keeps its history.
+            target = f"table {relation}" if kind == "model" else f"temp table {node['name']}"
+            statements.append(f"create or replace {target} as ({sql})")
         elif kind == "test":
             statements.append(f"select count(*) from ({sql}) as dbt_internal_test")
     started = time.perf_counter()
-    with duckdb.connect(str(paths.duckdb), config={"TimeZone": "UTC"}) as db:
+    with duckdb.connect(str(paths.duckdb)) as db:
+        db.execute("set TimeZone = 'UTC'")  # as dbt's sessions (not settable at connect)
         for statement in statements:
             db.execute(statement).fetchall()
     return {"seconds": time.perf_counter() - started, "statements": len(statements)}

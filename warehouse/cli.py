@@ -35,7 +35,14 @@ class IngestError(RuntimeError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    # dbt's own options (`warehouse build --full-refresh --select x+`) are not the parser's:
+    # `build` takes whatever it does not know and passes it on, in order; others reject it.
+    args, unknown = parser.parse_known_args(argv)
+    if args.handler is cmd_build:
+        args.dbt_args = [arg for arg in unknown if arg != "--"]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     _configure_logging(args.verbose)
     os.chdir(PROJECT_DIR)  # dlt reads .dlt/config.toml from the working directory
     paths = Paths.from_env(args.home).ensure()
@@ -474,9 +481,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.set_defaults(handler=cmd_ingest)
 
-    build = commands.add_parser("build", help="dbt build: models, snapshots, seeds and tests")
-    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt")
-    build.set_defaults(handler=cmd_build)
+    commands.add_parser(
+        "build",
+        help="dbt build: models, snapshots, seeds and tests; any dbt option after it is "
+        "passed on (e.g. --select marts.sales, --full-refresh)",
+    ).set_defaults(handler=cmd_build)
 
     commands.add_parser("run", help="ingest every source, build, publish").set_defaults(
         handler=cmd_run

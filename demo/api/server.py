@@ -349,10 +349,17 @@ class ApiServer:
         (total,) = conn.execute(
             f"select count(*) from {SCHEMA}.reviews where {where}", params
         ).fetchone()
+        # The offset walks the (updated_at, review_id) index for the page's keys only; JSON is
+        # built for those rows alone. With the projection below the Limit, PostgreSQL built it
+        # for every skipped row too: a late page of 78k reviews cost 0.5 s instead of 0.02 s.
         rows = conn.execute(
             f"""
-            select {REVIEWS.json} from {SCHEMA}.reviews where {where}
-            order by updated_at, review_id limit %(limit)s offset %(offset)s
+            select {REVIEWS.json} from {SCHEMA}.reviews
+            join (
+                select review_id from {SCHEMA}.reviews where {where}
+                order by updated_at, review_id limit %(limit)s offset %(offset)s
+            ) as page using (review_id)
+            order by updated_at, review_id
             """,
             params,
         ).fetchall()

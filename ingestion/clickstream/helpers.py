@@ -1,9 +1,9 @@
 """Line splitting, parsing, drift reports and reconciliation for the clickstream source.
 
 A file is read as bytes, split into lines with numpy, and each batch of lines is parsed by
-DuckDB straight from Arrow (one JSON parse per line, no Python object per event). A line that
-is not a complete JSON event goes to the quarantine with its file, line number, raw text and
-the reason, so every line read is accounted for: ``lines read = events + quarantined``.
+DuckDB straight from Arrow (no Python object per event). A line that is not a complete JSON
+event goes to the quarantine with its file, line number, raw text and the reason, so every
+line read is accounted for: ``lines read = events + quarantined``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import logging
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -235,27 +236,73 @@ class ParsedLines:
 
 class LineBatcher:
     """Gathers the lines of consecutive files into batches of ``chunk_size`` lines or a little
-    more, so hundreds of small hourly files cost a few DuckDB queries, not hundreds."""
+    more, so hundreds of small hourly files cost a few DuckDB queries, not hundreds.
+
+    Each batch is parsed in a worker thread while the caller reads (gunzips) the next one and
+    dlt writes the previous one: DuckDB and zlib release the GIL, so the parse and the Python
+    side overlap on two cores. One batch is parsed at a time, so memory stays bounded.
+
+    ``add`` and ``flush`` yield ``(parsed batch, files)``: ``files`` are the files marked
+    ``done`` whose every line is now parsed (their counts are final).
+    """
 
     def __init__(self, db: duckdb.DuckDBPyConnection, chunk_size: int) -> None:
         self.db = db
         self.chunk_size = chunk_size
         self.queued: list[pa.Table] = []
         self.count = 0
+        self.done_files: list[Any] = []  # read to the end, their last lines still queued
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickstream-parse")
+        self.parsing: tuple[Future[ParsedLines], list[Any]] | None = None
 
-    def add(self, file_name: str, lines: pa.Table) -> Iterator[ParsedLines]:
+    def add(self, file_name: str, lines: pa.Table) -> Iterator[tuple[ParsedLines, list[Any]]]:
         """Queue a file's lines; parse the queue when it is full."""
         self.queued.append(lines.append_column("_file_name", pa.repeat(file_name, len(lines))))
         self.count += lines.num_rows
         if self.count >= self.chunk_size:
-            yield from self.flush()
+            yield from self._parse_queued()
 
-    def flush(self) -> Iterator[ParsedLines]:
-        """Parse whatever is queued."""
-        if self.queued:
-            lines = pa.concat_tables(self.queued)
-            self.queued, self.count = [], 0
-            yield parse_lines(self.db, lines)
+    def done(self, file: Any) -> None:
+        """``file`` is read to its end: it is complete once its queued lines are parsed."""
+        self.done_files.append(file)
+
+    def flush(self) -> Iterator[tuple[ParsedLines, list[Any]]]:
+        """Parse whatever is queued and wait for it: every file marked done is complete."""
+        yield from self._parse_queued()
+        yield from self._collect(None)
+
+    def _parse_queued(self) -> Iterator[tuple[ParsedLines, list[Any]]]:
+        """Hand the queue to the worker, then return the batch it was parsing before."""
+        lines = pa.concat_tables(self.queued) if self.queued else _EMPTY_LINES
+        done_files, self.queued, self.count, self.done_files = self.done_files, [], 0, []
+        if lines.num_rows or done_files:
+            yield from self._collect((self.worker.submit(parse_lines, self.db, lines), done_files))
+
+    def _collect(
+        self, next_batch: tuple[Future[ParsedLines], list[Any]] | None
+    ) -> Iterator[tuple[ParsedLines, list[Any]]]:
+        """The batch in flight, once parsed; ``next_batch`` takes its place."""
+        batch, self.parsing = self.parsing, next_batch
+        if batch is not None:
+            yield batch[0].result(), batch[1]
+
+    def __enter__(self) -> LineBatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Wait for a parse still running (a run stopped part-way) before the caller closes
+        # the DuckDB connection it uses.
+        self.worker.shutdown(wait=True)
+
+
+# The lines of a batch, as read_lines and LineBatcher.add make them.
+_EMPTY_LINES = pa.table(
+    {
+        "line_number": pa.array([], pa.int64()),
+        "line": pa.array([], pa.large_binary()),
+        "_file_name": pa.array([], pa.string()),
+    }
+)
 
 
 def parse_lines(db: duckdb.DuckDBPyConnection, lines: pa.Table) -> ParsedLines:
@@ -305,36 +352,39 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# DuckDB's json_type names for each kind of value in settings.EVENT_FIELD_TYPES.
-_KINDS = {
-    "string": ("VARCHAR",),
-    "number": ("BIGINT", "UBIGINT", "DOUBLE"),
-    "object": ("OBJECT",),
-}
-_JSON_TYPES = {
-    name: tuple(t for kind in kinds for t in _KINDS[kind])
-    for name, kinds in EVENT_FIELD_TYPES.items()
-}
-_SHAPE = json.dumps({name: "JSON" if name in NESTED_FIELDS else "VARCHAR" for name in EVENT_FIELDS})
+# How a value of each kind in settings.EVENT_FIELD_TYPES starts in (minified) JSON text.
+_FIRST_CHARS = {"string": '"', "number": "-0123456789", "object": "{"}
+# json_transform gives every known field as JSON text, whatever its type, so the type is read
+# off the text's first character instead of another parse of the line (json_type).
+_SHAPE = json.dumps(dict.fromkeys(EVENT_FIELDS, "JSON"))
 # A JSON merge patch that deletes every known field: what is left are the unknown ones.
 _WITHOUT_KNOWN = json.dumps(dict.fromkeys(EVENT_FIELDS))
 _KNOWN_LIST = "[" + ", ".join(_quoted(name) for name in EVENT_FIELDS) + "]"
+# Text columns: a JSON string unquoted (and unescaped), any other value as its JSON text (cast
+# to text: a JSON-typed branch would make DuckDB cast the unquoted string back to JSON).
+_VALUES = ",\n".join(
+    f"        case when starts_with(doc.{name}, '\"') then doc.{name} ->> '$'"
+    f" else doc.{name}::varchar end as {name}"
+    if name not in NESTED_FIELDS
+    else f"        doc.{name} as {name}"
+    for name in EVENT_FIELDS
+)
 _MISSING = "\n".join(
-    f"            when nullif(trim(doc.{name}), '') is null then 'no {name}'"
+    f"            when nullif(trim({name}), '') is null then 'no {name}'"
     for name in REQUIRED_FIELDS
 )
 # A field of another JSON type than the app writes (an object for event_id, text for
-# properties) is no event either: json_type gives each field's type in one parse of the line.
-_TYPE_PATHS = "[" + ", ".join(_quoted(f"$.{name}") for name in EVENT_FIELD_TYPES) + "]"
+# properties) is no event either; json_type names the type for the message (bad lines only).
 _WRONG_TYPE = "\n".join(
-    f"            when types[{position}] not in ({', '.join(map(_quoted, _JSON_TYPES[name]))}, "
-    f"'NULL')\n                then 'wrong type: {name} is ' || lower(types[{position}])"
-    f" || ' (expected {' or '.join(EVENT_FIELD_TYPES[name])})'"
-    for position, name in enumerate(EVENT_FIELD_TYPES, start=1)
+    f"            when not contains({_quoted(''.join(_FIRST_CHARS[kind] for kind in kinds))}, "
+    f"left(doc.{name}, 1))\n                then 'wrong type: {name} is ' || "
+    f"lower(json_type(doc.{name})) || ' (expected {' or '.join(kinds)})'"
+    for name, kinds in EVENT_FIELD_TYPES.items()
 )
 
-# json_transform parses each valid line once into the known fields (numbers as their digits,
-# objects as JSON text). The reasons for a bad line are worked out for bad lines only.
+# Three passes over a line, not more: json_valid (json_transform raises on bad JSON, and try()
+# would redo the whole vector row by row), json_transform and json_keys (for `_extra` and the
+# drift report). Unknown fields are rare: only their lines are read again, to build `_extra`.
 PARSE_SQL = f"""
 with
 
@@ -348,9 +398,15 @@ parsed as (
         *,
         case when json_valid(text) then json_transform(text, {_quoted(_SHAPE)}) end as doc,
         case when doc is not null and starts_with(ltrim(text), '{{') then json_keys(text) end
-            as fields,
-        case when fields is not null then json_type(text, {_TYPE_PATHS}) end as types
+            as fields
     from decoded
+),
+
+valued as (
+    select
+        *,
+{_VALUES}
+    from parsed
 ),
 
 checked as (
@@ -366,12 +422,12 @@ checked as (
 {_MISSING}
 {_WRONG_TYPE}
         end as error
-    from parsed
+    from valued
 )
 
 select
-    {", ".join(f"doc.{name} as {name}" for name in EVENT_FIELDS)},
-    case when len(list_filter(fields, f -> not list_contains({_KNOWN_LIST}, f))) > 0
+    {", ".join(EVENT_FIELDS)},
+    case when not list_has_all({_KNOWN_LIST}, fields)
         then json_merge_patch(text, {_quoted(_WITHOUT_KNOWN)})::varchar
     end as _extra,
     _file_name,
