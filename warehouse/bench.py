@@ -480,12 +480,8 @@ def work_dbt_sql(folder: Path, paths: Paths) -> dict[str, Any]:
         node = nodes.get(result["unique_id"])
         if node is None:
             continue
-        # Seeds have no compiled SQL.
-        kind, relation, sql = (
-            node["resource_type"],
-            result["relation_name"],
-            node.get("compiled_code"),
-        )
+        kind, relation = node["resource_type"], result["relation_name"]
+        sql = node.get("compiled_code")  # seeds have none
         materialized = node["config"].get("materialized")
         if kind == "seed":
             seed = PROJECT_DIR / node["original_file_path"]
