@@ -22,7 +22,7 @@ SQL_PATHS := models tests/dbt analyses
 
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: help install demo test test-spark chaos bench docs lint format clean lock
+.PHONY: help install demo check test test-spark chaos bench docs lint format clean lock
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
+# The edit loop: lint, then every test not marked slow (no end-to-end build, no browser).
+check: $(STAMP) lint ## Lint and the fast tests (pytest -m "not slow"), for the edit loop
+	$(BIN)/pytest -m "not slow" -q
+
 test: $(STAMP) $(CHROMIUM) lint ## Everything CI runs: lint, pytest, a full dbt build on test-scale data, the Spark build
 	$(BIN)/pytest
 	$(BIN)/warehouse --home var/test-build demo --scale $(TEST_SCALE) --reset
@@ -93,7 +97,8 @@ docs: $(STAMP) ## Generate the dbt docs site for the demo warehouse and serve it
 bench: $(STAMP) ## Benchmark every step against its baseline (SCALE=10 RUNS=3); BENCHMARKS.md
 	$(BIN)/python -m warehouse.bench --scale $(BENCH_SCALE) --runs $(RUNS) --home $(BENCH_HOME)
 
-lint: $(STAMP) ## Lint Python (ruff) and SQL (sqlfluff)
+lint: $(STAMP) ## Lint Python (ruff), SQL (sqlfluff) and the docs' links
+	$(BIN)/python -m tools.check_links
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@mkdir -p var

@@ -102,7 +102,7 @@ def test_demo_builds_marts_that_reconcile_with_the_source(demo_home: Path) -> No
 
 @pytest.mark.slow
 def test_build_passes_dbt_options_on(demo_home: Path) -> None:
-    """`warehouse build --full-refresh --select X` is dbt's selection, as the README shows;
+    """`warehouse build --full-refresh --select X` is dbt's selection, as docs/usage.md shows;
     other commands still reject options they do not know."""
     result = warehouse(
         "--home", str(demo_home), "build", "--full-refresh", "--select", "dim_products"

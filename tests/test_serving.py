@@ -100,7 +100,7 @@ def test_serving_file_holds_every_mart_and_nothing_raw_or_personal(built_demo_ho
 
 @pytest.mark.slow
 def test_sqlalchemy_url_reads_the_serving_file_read_only(built_demo_home: Path) -> None:
-    """The URL the README gives SQLAlchemy-based BI tools (duckdb_engine): marts and metric
+    """The URL docs/serving.md gives SQLAlchemy-based BI tools (duckdb_engine): marts and metric
     views answer, and the connection cannot write."""
     import sqlalchemy
 

@@ -17,7 +17,7 @@ per event). Three tables, all appended to, because each file is loaded exactly o
 
 Schema drift (a field appearing or disappearing, such as the app's ``user_id`` ->
 ``account_id`` rename) is reported by name as soon as a file shows it; the raw data keeps both
-columns and staging maps them (the policy is in the README).
+columns and staging maps them (the policy is in docs/sources.md).
 """
 
 from __future__ import annotations
