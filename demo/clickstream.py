@@ -47,8 +47,6 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
-from warehouse.paths import Paths
-
 from .shop import LOCAL_TIMEZONE, Clock
 
 log = logging.getLogger(__name__)
@@ -162,8 +160,9 @@ def apply_window(
 
 
 def log_folder(home: Path) -> Path:
-    """Where the demo's log shipper writes: the clickstream source's default ``bucket_url``."""
-    return Paths(home).clickstream
+    """Where the demo's log shipper writes under a warehouse home: the clickstream source's
+    default ``bucket_url``."""
+    return home / "clickstream"
 
 
 def file_path(root: Path, hour: datetime) -> Path:

@@ -29,6 +29,8 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .errors import DemoError
+
 log = logging.getLogger(__name__)
 
 SCHEMA_SQL = Path(__file__).with_name("shop_schema.sql")
@@ -139,7 +141,7 @@ def generate(dsn: str, scale: float = 1.0, seed: int = 42) -> Summary:
         The clock and the row count of every shop table.
     """
     if not scale > 0:
-        raise ValueError(f"scale must be a positive number, got {scale!r}")
+        raise DemoError(f"scale must be a positive number, got {scale!r}")
     rng = np.random.default_rng(seed)
     start = HISTORY_END - timedelta(days=HISTORY_DAYS)
     n_customers = max(MIN_ROWS, round(CUSTOMERS_PER_SCALE * scale))
@@ -205,7 +207,7 @@ def advance(dsn: str, days: int = 1) -> Summary:
     """Move the shop forward ``days`` days: new customers and orders, status changes, price
     changes, soft deletes and the purge of old cancelled orders (hard deletes)."""
     if days < 1:
-        raise ValueError(f"days must be at least 1, got {days}")
+        raise DemoError(f"days must be at least 1, got {days}")
     with psycopg.connect(dsn) as conn:
         for _ in range(days):
             clock = read_clock(conn)
@@ -221,7 +223,7 @@ def read_clock(conn: psycopg.Connection) -> Clock:
         row = conn.execute("select seed, scale, now from demo_meta.clock").fetchone()
     except psycopg.errors.UndefinedTable as exc:
         conn.rollback()
-        raise RuntimeError(
+        raise DemoError(
             "the shop database has not been generated yet: run `warehouse demo generate` first"
         ) from exc
     assert row is not None, "demo_meta.clock is empty"
@@ -238,7 +240,7 @@ def _refuse_foreign_shop(conn: psycopg.Connection) -> None:
         )
     }
     if "shop" in schemas and "demo_meta" not in schemas:
-        raise RuntimeError(
+        raise DemoError(
             "refusing to generate: this database already has a `shop` schema that the demo "
             "generator did not create. Point the demo at another database (unset "
             "SOURCES__SHOP__CREDENTIALS to use the embedded one)."

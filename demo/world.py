@@ -18,6 +18,7 @@ import psycopg
 
 from . import clickstream, shop
 from .api import data as api_data
+from .errors import DemoError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def generate(dsn: str, home: Path, scale: float = 1.0, seed: int = 42) -> shop.S
 def advance(dsn: str, home: Path, days: int = 1) -> shop.Summary:
     """Move the whole world forward ``days`` days, one day at a time."""
     if days < 1:
-        raise ValueError(f"days must be at least 1, got {days}")
+        raise DemoError(f"days must be at least 1, got {days}")
     for _ in range(days):
         summary = shop.advance(dsn, days=1)
         _apply_steps(

@@ -21,6 +21,8 @@ from dlt.sources.helpers.requests import Client, HTTPError, RequestException, Se
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import EndpointResource, RESTAPIConfig, rest_api_resources
 
+from .errors import SourceError
+
 # The API sources' dlt schema contract. A vendor adding a field adds a column to raw (and a
 # nested list a table), so nothing they send is lost; a field whose values change type stops the
 # load with an error naming the table and column, instead of landing in a variant column
@@ -28,7 +30,7 @@ from dlt.sources.rest_api import EndpointResource, RESTAPIConfig, rest_api_resou
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 
 
-class ApiSourceError(RuntimeError):
+class ApiSourceError(SourceError):
     """A REST API source cannot be read as configured; the message says what to do."""
 
 

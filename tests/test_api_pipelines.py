@@ -23,7 +23,7 @@ from ingestion.payments import payments
 from ingestion.rest import ApiSourceError
 from ingestion.reviews import reviews
 from ingestion.runner import IngestReport, pipeline_for, run
-from warehouse.cli import _reason
+from warehouse.errors import reason
 from warehouse.paths import Paths
 from warehouse.sources import SOURCES
 
@@ -167,7 +167,7 @@ def test_a_bad_token_gives_one_clear_error(
         with pytest.raises(PipelineStepFailed) as failure:
             load(source, server, paths, token=token)
         log = list(server.requests)
-    message = _reason(failure.value)
+    message = reason(failure.value)
     assert isinstance(_innermost(failure.value), ApiSourceError)
     assert message.startswith(f"{source} source: the API at {server.url}/v1/")
     assert "rejected the token (401" in message
@@ -184,14 +184,14 @@ def test_an_api_that_stays_down_gives_one_clear_error(
         with pytest.raises(PipelineStepFailed) as failure:
             load("payments", server, paths)
         assert len(server.requests) == 3
-    message = _reason(failure.value)
+    message = reason(failure.value)
     assert message.startswith(f"payments source: the API at {server.url}/v1/charges still")
     assert "after 3 attempts" in message and "request_max_attempts" in message
 
     # And one that is not there at all (the server is stopped now).
     with pytest.raises(PipelineStepFailed) as failure:
         load("reviews", server, paths)
-    assert _reason(failure.value).startswith(
+    assert reason(failure.value).startswith(
         f"reviews source: cannot reach the API at {server.url}/v1/reviews after 3 attempts"
     )
 

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from demo import shop
+from demo.errors import DemoError
 
 from .conftest import TEST_SCALE
 
@@ -55,7 +56,7 @@ def test_scale_sets_the_size(shop_dsn: str) -> None:
     larger = shop.generate(shop_dsn, scale=TEST_SCALE * 4).counts
     assert larger["orders"] > 3 * small["orders"]
     assert small["order_items"] > small["orders"]
-    with pytest.raises(ValueError, match="scale must be a positive number"):
+    with pytest.raises(DemoError, match="scale must be a positive number"):
         shop.generate(shop_dsn, scale=0)
 
 

@@ -7,11 +7,12 @@ import os
 import time
 from dataclasses import dataclass
 
+from .errors import WarehouseError
 from .paths import PROJECT_DIR, Paths
 from .sources import lake_url
 
 
-class BuildError(RuntimeError):
+class BuildError(WarehouseError):
     """dbt reported failed models or tests."""
 
 

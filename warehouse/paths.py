@@ -61,8 +61,10 @@ class Paths:
     @property
     def clickstream(self) -> Path:
         """The demo's web log folder (hourly gzip JSONL files): the clickstream source's
-        ``bucket_url`` unless one is configured."""
-        return self.home / "clickstream"
+        ``bucket_url`` unless one is configured. The demo decides where its logs go."""
+        from .simulation import log_folder
+
+        return log_folder(self.home)
 
     @property
     def dbt_target(self) -> Path:

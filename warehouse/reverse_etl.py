@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from .errors import WarehouseError
 from .paths import Paths
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ CONFIG_SECTION = "reverse_etl"
 FLAG_COLUMNS = ("customer_segment", "lifetime_value", "is_high_value")
 
 
-class ReverseEtlError(RuntimeError):
+class ReverseEtlError(WarehouseError):
     """The flags could not be computed or loaded; the crm table is unchanged."""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import WarehouseError
 from .paths import Paths
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 METRICS_SCHEMA = "metrics"
 
 
-class PublishError(RuntimeError):
+class PublishError(WarehouseError):
     """The serving file could not be built; the previous one (if any) is unchanged."""
 
 

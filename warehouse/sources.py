@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from typing import TYPE_CHECKING
 
+from .errors import WarehouseError
 from .paths import Paths
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def destination(chosen: str | None = None) -> str:
 
     value = chosen or dlt.config.get("warehouse.destination") or "duckdb"
     if value not in DESTINATIONS:
-        raise ValueError(
+        raise WarehouseError(
             f"unknown destination {value!r} ([warehouse] destination in .dlt/config.toml, "
             f"WAREHOUSE__DESTINATION or --destination); choose from {', '.join(DESTINATIONS)}"
         )
@@ -48,7 +49,7 @@ def lake_url(paths: Paths) -> str:
 
 def shop_dsn(paths: Paths) -> str:
     """The configured shop database, else the embedded demo PostgreSQL (started if needed)."""
-    from demo.postgres import shop_dsn as resolve
+    from .simulation import shop_dsn as resolve
 
     return resolve(paths.postgres)
 
@@ -73,10 +74,10 @@ def api(name: str, paths: Paths) -> Iterator[DltSource]:
     if dlt.config.get(f"sources.{name}.base_url") is not None:
         yield source()
         return
-    from demo.api.server import DEMO_TOKEN, demo_behaviour, running
+    from .simulation import api_server
 
-    with running(shop_dsn(paths), demo_behaviour(), source=name) as server:
-        yield source(base_url=server.url, token=DEMO_TOKEN)
+    with api_server(shop_dsn(paths), source=name) as (server, token):
+        yield source(base_url=server.url, token=token)
 
 
 @contextmanager

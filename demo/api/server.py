@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import psycopg
 
+from ..errors import DemoError
 from .data import SCHEMA
 
 log = logging.getLogger(__name__)
@@ -516,7 +517,7 @@ def running(
     with psycopg.connect(dsn) as conn:
         (generated,) = conn.execute(f"select to_regclass('{SCHEMA}.reviews')").fetchone()
     if generated is None:
-        raise RuntimeError(
+        raise DemoError(
             f"{source or 'demo API'}: no [sources.{source or '<source>'}] base_url is set, so "
             f"the demo API would serve it, but the demo database has no {SCHEMA} schema. Run "
             "`warehouse demo generate`, or set base_url (and token) to read the real API."

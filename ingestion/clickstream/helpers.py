@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.storages.configuration import FilesystemConfiguration
 
+from ..errors import SourceError
 from .settings import (
     EVENT_FIELD_TYPES,
     EVENT_FIELDS,
@@ -39,7 +40,7 @@ from .settings import (
 log = logging.getLogger(__name__)
 
 
-class ClickstreamSourceError(RuntimeError):
+class ClickstreamSourceError(SourceError):
     """The logs cannot be read as configured, or a run does not reconcile; the message says
     what to do."""
 

@@ -14,10 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..errors import SourceError
 from .settings import PRIMARY_KEY, REQUIRED_COLUMNS, TYPE_KINDS
 
 
-class ShopSourceError(RuntimeError):
+class ShopSourceError(SourceError):
     """The shop database cannot be read as configured; the message says what to do."""
 
 

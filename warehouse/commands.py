@@ -1,0 +1,205 @@
+"""What each ``warehouse`` command does, step by step. ``cli`` parses the arguments and calls
+one of these; the steps themselves live in their modules (``sources``, ``dbt``, ``serving``,
+``reverse_etl``, ``simulation``) and the wording of the output in ``report``."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from collections.abc import Callable
+
+from . import report
+from .errors import WarehouseError, is_user_error, reason
+from .paths import Paths
+from .sources import RECONCILERS, SOURCES, destination
+
+
+class IngestError(WarehouseError):
+    """One or more sources failed to load (the others loaded); the message names each."""
+
+
+def cmd_demo(args: argparse.Namespace, paths: Paths) -> None:
+    from . import simulation
+
+    started = time.perf_counter()
+    dsn = _shop_dsn(paths)
+    if args.reset or not simulation.is_generated(dsn):
+        report.step("generate", lambda: _generate(dsn, paths, args.scale, args.seed))
+    else:
+        clock = simulation.read_clock(dsn)
+        print(
+            f"shop database: already generated (scale {clock.scale}, clock {clock.now:%Y-%m-%d})"
+            "; --reset regenerates it"
+        )
+    cmd_run(args, paths)
+    report.print_marts(paths)
+    report.print_headline_metrics(paths)
+    report.print_next_steps(paths, time.perf_counter() - started)
+
+
+def cmd_generate(args: argparse.Namespace, paths: Paths) -> None:
+    report.step("generate", lambda: _generate(_shop_dsn(paths), paths, args.scale, args.seed))
+
+
+def cmd_advance(args: argparse.Namespace, paths: Paths) -> None:
+    from . import simulation
+
+    def advance() -> str:
+        summary = simulation.advance(_shop_dsn(paths), paths.home, args.days)
+        return f"clock {summary.clock.now:%Y-%m-%d}; " + report.counts(summary.counts)
+
+    report.step(f"advance {args.days} day(s)", advance)
+
+
+def cmd_stop(args: argparse.Namespace, paths: Paths) -> None:
+    from . import simulation
+
+    stopped = simulation.stop(paths.postgres)
+    print("embedded PostgreSQL stopped" if stopped else "no embedded PostgreSQL was running")
+
+
+def cmd_ingest(args: argparse.Namespace, paths: Paths) -> None:
+    unknown = sorted(set(args.sources or ()) - set(SOURCES))
+    if unknown:
+        raise WarehouseError(
+            f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}"
+        )
+    target = destination(getattr(args, "destination", None))
+    suffix = "" if target == "duckdb" else f" into the {target}"
+    # One source failing (an API down, the shop's schema drifting) must not keep the others'
+    # data out: each source loads on its own, then the failures stop the command (and so the
+    # build and publish of `run`), leaving the marts and the serving file as they were.
+    failed: dict[str, str] = {}
+    for source in args.sources or SOURCES:
+        try:
+            report.step(
+                f"ingest {source}{suffix}", lambda source=source: _ingest(source, paths, target)
+            )
+        except Exception as exc:
+            if args.verbose or not is_user_error(exc):
+                raise
+            why = reason(exc)
+            failed[source] = why if why.startswith(source) else f"{source}: {why}"
+            print(f"    ingest {source}{suffix}: FAILED", flush=True)
+    if failed:
+        loaded = [source for source in args.sources or SOURCES if source not in failed]
+        others = f"; loaded: {', '.join(loaded)}" if loaded else ""
+        raise IngestError(
+            " | ".join(why.rstrip(".") + "." for why in failed.values())
+            + f" (not loaded: {', '.join(failed)}{others}. Nothing was built or published: "
+            "the marts and the serving file are still the last good build.)"
+        )
+
+
+def cmd_build(args: argparse.Namespace, paths: Paths) -> None:
+    from .dbt import dbt
+
+    def run(*dbt_args: str) -> Callable[[], str]:
+        def action() -> str:
+            outcome = dbt(paths, *dbt_args)
+            return ", ".join(f"{n} {status}" for status, n in sorted(outcome.statuses.items()))
+
+        return action
+
+    # Freshness first: a source that stopped loading is named before models are rebuilt on it.
+    report.step("dbt source freshness", run("source", "freshness"))
+    report.step("dbt build", run("build", *getattr(args, "dbt_args", [])))
+
+
+def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
+    args.sources = None
+    cmd_ingest(args, paths)
+    cmd_build(args, paths)
+    if destination() == "lake":
+        # The serving file is a copy of DuckDB marts; on Spark, BI tools read the marts where
+        # they are built (its Thrift/JDBC server), so there is nothing to publish.
+        print("==> publish: skipped (the lake destination builds on Spark: DBT_TARGET=spark)")
+        return
+    cmd_publish(args, paths)  # only reached after a green build: a failure raised above
+
+
+def cmd_publish(args: argparse.Namespace, paths: Paths) -> None:
+    from .serving import publish
+
+    published = []
+
+    def action() -> str:
+        published.append(publish(paths))
+        return report.describe_publish(published[0])
+
+    report.step("publish", action)
+    report.print_published(published[0], list_tables=args.command == "publish")
+
+
+def cmd_reverse_etl(args: argparse.Namespace, paths: Paths) -> None:
+    from .reverse_etl import reverse_etl
+
+    def action() -> str:
+        outcome = reverse_etl(paths)
+        return f"{outcome.customers:,} customers, {outcome.changed:,} changed in {outcome.table}"
+
+    report.step("reverse ETL", action)
+
+
+def cmd_docs(args: argparse.Namespace, paths: Paths) -> None:
+    from .dbt import dbt
+
+    if not paths.duckdb.exists():
+        raise WarehouseError(
+            f"no warehouse at {report.relative(paths.duckdb)}: run `make demo` (or "
+            "`warehouse run`) first, so that the docs describe the tables it built"
+        )
+    # The catalog (column types, row counts) comes from the warehouse as built.
+    report.step("dbt docs generate", lambda: dbt(paths, "docs", "generate") and None)
+    site = paths.dbt_target / "index.html"
+    if not args.serve:
+        print(f"docs site: {report.relative(site)} (serve it with `warehouse docs --serve`)")
+        return
+    url = f"http://{args.host}:{args.port}/#!/overview?g_v=1"
+    print(f"serving the docs site; the lineage graph is at {url} (Ctrl-C stops)", flush=True)
+    dbt(paths, "docs", "serve", "--host", args.host, "--port", str(args.port), "--no-browser")
+
+
+def cmd_query(args: argparse.Namespace, paths: Paths) -> None:
+    import duckdb
+
+    with duckdb.connect(str(paths.duckdb), read_only=True) as conn:
+        conn.sql(args.sql).show(max_rows=args.max_rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Steps
+
+
+def _shop_dsn(paths: Paths) -> str:
+    from .sources import shop_dsn
+
+    return shop_dsn(paths)
+
+
+def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
+    from . import simulation
+
+    summary = simulation.generate(dsn, paths.home, scale=scale, seed=seed)
+    # A new world makes the warehouse built from the old one (and its pipelines' cursors)
+    # meaningless: start it afresh rather than merge two companies' histories.
+    paths.duckdb.unlink(missing_ok=True)
+    for folder in (paths.pipelines, paths.lake, paths.lake_pipelines, paths.spark):
+        shutil.rmtree(folder, ignore_errors=True)
+    return f"scale {scale}, seed {seed}; " + report.counts(summary.counts) + "; warehouse reset"
+
+
+def _ingest(source: str, paths: Paths, target: str = "duckdb") -> str:
+    from ingestion.runner import lake_pipeline_for, pipeline_for, run
+
+    from .sources import lake_url
+
+    with SOURCES[source](paths) as dlt_source:
+        if target == "lake":
+            pipeline = lake_pipeline_for(source, lake_url(paths), paths.lake_pipelines)
+        else:
+            pipeline = pipeline_for(source, paths.duckdb, paths.pipelines)
+        outcome = run(pipeline, dlt_source, RECONCILERS.get(source))
+    reconciled = f"; {report.counts(outcome.reconciled)}" if outcome.reconciled else ""
+    return report.counts(outcome.rows) + f" ({outcome.total:,} rows)" + reconciled

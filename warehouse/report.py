@@ -1,0 +1,140 @@
+"""What the ``warehouse`` command prints: steps with their timings, row counts, the marts built,
+the headline metrics and where to go next. The commands decide; this module only words it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .paths import PROJECT_DIR, Paths
+
+if TYPE_CHECKING:
+    from .serving import PublishReport
+
+
+def step(name: str, action: Callable[[], str | None]) -> None:
+    """Run one step, printing its name, what it did and how long it took."""
+    print(f"==> {name}", flush=True)
+    started = time.perf_counter()
+    outcome = action()
+    elapsed = time.perf_counter() - started
+    print(f"    {name}: {outcome + ' ' if outcome else ''}in {elapsed:.1f} s", flush=True)
+
+
+def counts(rows: dict[str, int]) -> str:
+    """``table n, table n`` for a step's summary line."""
+    return ", ".join(f"{table} {count:,}" for table, count in rows.items()) or "nothing new"
+
+
+def relative(path: Path) -> str:
+    """``path`` relative to the project when it is inside it (shorter to read and to paste)."""
+    try:
+        return str(path.relative_to(PROJECT_DIR))
+    except ValueError:
+        return str(path)
+
+
+def describe_publish(report: PublishReport) -> str:
+    """The publish step's summary line."""
+    size = report.size_bytes / 1024**2
+    return (
+        f"{len(report.tables)} tables, {len(report.views)} views, {size:.1f} MiB"
+        f" -> {relative(report.path)}"
+    )
+
+
+def print_published(report: PublishReport, list_tables: bool) -> None:
+    """What was published and how a BI tool opens it; the tables only when asked (``run`` and
+    ``demo`` list the marts themselves)."""
+    if list_tables:
+        for name, rows in report.tables.items():
+            print(f"  {name:<40} {rows:>12,} rows")
+    for view in report.views:
+        print(f"  {view:<40} {'view':>17}")
+    serving = relative(report.path)
+    print(f"BI tools: open {serving} read-only (it is replaced atomically on each publish):")
+    print(f"  .venv/bin/duckdb -readonly {serving}")
+    print(f"  JDBC (DBeaver): jdbc:duckdb:{report.path} with property duckdb.read_only=true")
+
+
+def print_marts(paths: Paths) -> None:
+    """The row count of every mart of the warehouse just built."""
+    import duckdb
+
+    from .dbt import mart_relations
+
+    print("\nMarts built:")
+    # Not read-only: dbt's in-process connection to the same file is still open, and DuckDB
+    # allows a second connection in one process only with the same configuration.
+    with duckdb.connect(str(paths.duckdb)) as conn:
+        for schema, table in mart_relations(paths):
+            (rows,) = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+            print(f"  {schema + '.' + table:<40} {rows:>12,} rows")
+
+
+HEADLINE_SQL = """
+    with
+
+    daily as (
+        select * from metrics.daily_sales_and_engagement
+        where metric_time__day > (
+            select max(metric_time__day) - interval 30 day
+            from metrics.daily_sales_and_engagement
+        )
+    ),
+
+    channels as (
+        select * from metrics.daily_revenue_by_channel
+        where metric_time__day > (select min(metric_time__day) from daily) - interval 1 day
+    )
+
+    select
+        min(daily.metric_time__day),
+        max(daily.metric_time__day),
+        sum(daily.revenue),
+        sum(daily.orders),
+        sum(daily.revenue) / nullif(sum(daily.orders), 0),
+        sum(daily.sessions),
+        sum(daily.conversion_rate * daily.sessions) / nullif(sum(daily.sessions), 0),
+        (select sum(attributed_revenue) / nullif(sum(spend), 0) from channels)
+    from daily
+"""
+
+
+def print_headline_metrics(paths: Paths) -> None:
+    """A few governed metrics over the last 30 days, read from the published metric views
+    (MetricFlow's saved queries), so the demo shows what a BI tool would show."""
+    import duckdb
+
+    with duckdb.connect(str(paths.serving), read_only=True) as conn:
+        try:
+            first, last, revenue, orders, aov, sessions, conversion, roas = conn.execute(
+                HEADLINE_SQL
+            ).fetchone()
+        except duckdb.CatalogException:  # no saved queries published: nothing to show
+            return
+    print(f"\nHeadline metrics, {first:%Y-%m-%d} to {last:%Y-%m-%d} (metrics.* views):")
+    print(f"  revenue            USD {revenue or 0:>14,.2f}")
+    print(f"  orders                 {orders or 0:>14,}")
+    print(f"  average order      USD {aov or 0:>14,.2f}")
+    print(f"  sessions               {sessions or 0:>14,}")
+    print(f"  conversion rate        {(conversion or 0):>14.1%}")
+    print(f"  ROAS (campaigns)       {(roas or 0):>14.2f}")
+
+
+def print_next_steps(paths: Paths, seconds: float) -> None:
+    """How long the demo took, and how to query it and move it forward."""
+    home = "" if paths == Paths.from_env() else f" --home {relative(paths.home)}"
+    print(f"\nDone in {seconds:.1f} s. Query the marts with:")
+    print(
+        f"  .venv/bin/duckdb -readonly {relative(paths.serving)} "
+        "-c 'select * from sales.fct_orders limit 5'"
+    )
+    print(
+        f"  .venv/bin/warehouse{home} query "
+        "'select order_status, count(*) from sales.fct_orders group by 1'"
+    )
+    print("Move the simulated world a day forward and refresh incrementally with:")
+    print(f"  .venv/bin/warehouse{home} demo advance && .venv/bin/warehouse{home} run")
