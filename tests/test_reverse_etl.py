@@ -8,10 +8,18 @@ from pathlib import Path
 import duckdb
 import psycopg
 import pytest
+import yaml
+
+from warehouse.paths import PROJECT_DIR
 
 from .test_cli import warehouse
 
-HIGH_VALUE_MIN = Decimal(4000)  # [reverse_etl] high_value_min_lifetime_value in .dlt/config.toml
+# The rule's one home: the dbt var the mart computes is_high_value from.
+HIGH_VALUE_MIN = Decimal(
+    yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"][
+        "customer_vip_min_lifetime_value"
+    ]
+)
 
 
 def shop_dsn(home: Path) -> str:
@@ -48,11 +56,11 @@ def test_reverse_etl_pushes_segments_once_and_leaves_the_shop_alone(built_demo_h
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     with duckdb.connect(str(built_demo_home / "serving.duckdb"), read_only=True) as conn:
         marts = conn.execute(
-            "select customer_id, customer_segment, lifetime_value from sales.dim_customers"
-            " order by customer_id"
+            "select customer_id, customer_segment, lifetime_value, is_high_value"
+            " from sales.dim_customers order by customer_id"
         ).fetchall()
     pushed = crm_rows(built_demo_home)
-    assert [row[:3] for row in pushed] == marts
+    assert [row[:4] for row in pushed] == marts
     assert all(row[3] == (row[2] >= HIGH_VALUE_MIN) for row in pushed)
     assert {row[3] for row in pushed} == {True, False}
     assert f"{len(marts):,} changed" in first.stdout

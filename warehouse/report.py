@@ -74,54 +74,24 @@ def print_marts(paths: Paths) -> None:
             print(f"  {schema + '.' + table:<40} {rows:>12,} rows")
 
 
-HEADLINE_SQL = """
-    with
-
-    daily as (
-        select * from metrics.daily_sales_and_engagement
-        where metric_time__day > (
-            select max(metric_time__day) - interval 30 day
-            from metrics.daily_sales_and_engagement
-        )
-    ),
-
-    channels as (
-        select * from metrics.daily_revenue_by_channel
-        where metric_time__day > (select min(metric_time__day) from daily) - interval 1 day
-    )
-
-    select
-        min(daily.metric_time__day),
-        max(daily.metric_time__day),
-        sum(daily.revenue),
-        sum(daily.orders),
-        sum(daily.revenue) / nullif(sum(daily.orders), 0),
-        sum(daily.sessions),
-        sum(daily.conversion_rate * daily.sessions) / nullif(sum(daily.sessions), 0),
-        (select sum(attributed_revenue) / nullif(sum(spend), 0) from channels)
-    from daily
-"""
-
-
 def print_headline_metrics(paths: Paths) -> None:
-    """A few governed metrics over the last 30 days, read from the published metric views
-    (MetricFlow's saved queries), so the demo shows what a BI tool would show."""
-    import duckdb
+    """A few governed metrics over the last 30 days: the saved query ``headline_metrics`` run
+    on the published serving file, so the demo shows what a BI tool would show."""
+    from .headline import headline_metrics
 
-    with duckdb.connect(str(paths.serving), read_only=True) as conn:
-        try:
-            first, last, revenue, orders, aov, sessions, conversion, roas = conn.execute(
-                HEADLINE_SQL
-            ).fetchone()
-        except duckdb.CatalogException:  # no saved queries published: nothing to show
-            return
-    print(f"\nHeadline metrics, {first:%Y-%m-%d} to {last:%Y-%m-%d} (metrics.* views):")
-    print(f"  revenue            USD {revenue or 0:>14,.2f}")
-    print(f"  orders                 {orders or 0:>14,}")
-    print(f"  average order      USD {aov or 0:>14,.2f}")
-    print(f"  sessions               {sessions or 0:>14,}")
-    print(f"  conversion rate        {(conversion or 0):>14.1%}")
-    print(f"  ROAS (campaigns)       {(roas or 0):>14.2f}")
+    headline = headline_metrics(paths)
+    if headline is None:  # no saved queries published: nothing to show
+        return
+    print(
+        f"\nHeadline metrics, {headline.first:%Y-%m-%d} to {headline.last:%Y-%m-%d}"
+        " (metrics.* views):"
+    )
+    print(f"  revenue            USD {headline.revenue or 0:>14,.2f}")
+    print(f"  orders                 {headline.orders or 0:>14,}")
+    print(f"  average order      USD {headline.average_order_value or 0:>14,.2f}")
+    print(f"  sessions               {headline.sessions or 0:>14,}")
+    print(f"  conversion rate        {(headline.conversion_rate or 0):>14.1%}")
+    print(f"  ROAS (campaigns)       {(headline.roas or 0):>14.2f}")
 
 
 def print_next_steps(paths: Paths, seconds: float) -> None:

@@ -3,9 +3,9 @@
 The application reads ``crm.customer_flags`` (one row per customer_id: customer_segment,
 lifetime_value, is_high_value, updated_at) to personalise the shop. The flags come from the
 *published* serving file, never from the warehouse mid-build, so the app only ever sees flags
-from a green build. ``is_high_value`` is ``lifetime_value >= [reverse_etl]
-high_value_min_lifetime_value`` (USD, default 4000: the marts' own VIP threshold, but unlike the
-``vip`` segment it stays true when a big spender lapses into ``at_risk``).
+from a green build. All three are columns of ``sales.dim_customers``: the rules live in dbt
+(``is_high_value`` is ``lifetime_value`` at least the dbt var ``customer_vip_min_lifetime_value``,
+the ``vip`` threshold, but it stays true when a big spender lapses into ``at_risk``).
 
 The load is a dlt merge on customer_id of only the rows that changed (compared with what
 ``crm`` already holds), so a rerun on unchanged marts writes nothing and every ``updated_at``
@@ -57,10 +57,9 @@ def reverse_etl(paths: Paths) -> ReverseEtlReport:
     started = time.perf_counter()
     schema = str(_setting("schema", "crm"))
     table = str(_setting("table", "customer_flags"))
-    threshold = Decimal(str(_setting("high_value_min_lifetime_value", 4000)))
     if schema == "shop":
         raise ReverseEtlError("reverse ETL must not write to the application's schema `shop`")
-    flags = _flags_from_marts(paths, threshold)
+    flags = _flags_from_marts(paths)
     dsn = _crm_dsn(paths)
     current = _current_flags(dsn, schema, table)
     now = datetime.now(UTC)
@@ -95,7 +94,7 @@ def _crm_dsn(paths: Paths) -> str:
     return str(configured) if configured else shop_dsn(paths)
 
 
-def _flags_from_marts(paths: Paths, threshold: Decimal) -> dict[int, dict[str, Any]]:
+def _flags_from_marts(paths: Paths) -> dict[int, dict[str, Any]]:
     """``{customer_id: flags}`` from sales.dim_customers in the published serving file."""
     import duckdb
 
@@ -107,7 +106,7 @@ def _flags_from_marts(paths: Paths, threshold: Decimal) -> dict[int, dict[str, A
     with duckdb.connect(str(paths.serving), read_only=True) as conn:
         try:
             rows = conn.execute(
-                "select customer_id, customer_segment, lifetime_value"
+                "select customer_id, customer_segment, lifetime_value, is_high_value"
                 " from sales.dim_customers order by customer_id"
             ).fetchall()
         except duckdb.CatalogException as exc:
@@ -119,9 +118,9 @@ def _flags_from_marts(paths: Paths, threshold: Decimal) -> dict[int, dict[str, A
         customer_id: {
             "customer_segment": segment,
             "lifetime_value": Decimal(lifetime_value),
-            "is_high_value": Decimal(lifetime_value) >= threshold,
+            "is_high_value": bool(is_high_value),
         }
-        for customer_id, segment, lifetime_value in rows
+        for customer_id, segment, lifetime_value, is_high_value in rows
     }
 
 

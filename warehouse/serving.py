@@ -125,25 +125,12 @@ def compile_saved_queries(semantic_manifest: Path) -> dict[str, str]:
     marts under the same schema and table names as the warehouse, but its catalog is named after
     its own file.
     """
-    if not semantic_manifest.exists():
+    loaded = semantic_engine(semantic_manifest)
+    if loaded is None:
         return {}
-    document = json.loads(semantic_manifest.read_text())
-    if not document.get("saved_queries"):
-        return {}
-    for model in document.get("semantic_models", []):
-        relation = model["node_relation"]
-        relation["database"] = None
-        relation["relation_name"] = f'"{relation["schema_name"]}"."{relation["alias"]}"'
+    engine, manifest = loaded
+    from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
-    from metricflow.engine.metricflow_engine import MetricFlowEngine, MetricFlowQueryRequest
-    from metricflow_semantics.model.dbt_manifest_parser import (
-        parse_manifest_from_dbt_generated_manifest,
-    )
-    from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
-
-    # The parser `mf` itself uses: it applies the transformations dbt's JSON still needs.
-    manifest = parse_manifest_from_dbt_generated_manifest(json.dumps(document))
-    engine = MetricFlowEngine(SemanticManifestLookup(manifest), _ExplainOnlyDuckDbClient())
     compiled: dict[str, str] = {}
     for saved_query in sorted(manifest.saved_queries, key=lambda query: query.name):
         try:
@@ -154,6 +141,31 @@ def compile_saved_queries(semantic_manifest: Path) -> dict[str, str]:
                 f"saved query {saved_query.name!r} does not compile with MetricFlow: {exc}"
             ) from exc
     return compiled
+
+
+def semantic_engine(semantic_manifest: Path) -> tuple[Any, Any] | None:
+    """MetricFlow's engine (compile only) and the parsed manifest for ``semantic_manifest``,
+    with table references made ``schema.table`` so the SQL runs on the serving file too; None
+    when the file is missing or holds no saved queries."""
+    if not semantic_manifest.exists():
+        return None
+    document = json.loads(semantic_manifest.read_text())
+    if not document.get("saved_queries"):
+        return None
+    for model in document.get("semantic_models", []):
+        relation = model["node_relation"]
+        relation["database"] = None
+        relation["relation_name"] = f'"{relation["schema_name"]}"."{relation["alias"]}"'
+
+    from metricflow.engine.metricflow_engine import MetricFlowEngine
+    from metricflow_semantics.model.dbt_manifest_parser import (
+        parse_manifest_from_dbt_generated_manifest,
+    )
+    from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+
+    # The parser `mf` itself uses: it applies the transformations dbt's JSON still needs.
+    manifest = parse_manifest_from_dbt_generated_manifest(json.dumps(document))
+    return MetricFlowEngine(SemanticManifestLookup(manifest), _ExplainOnlyDuckDbClient()), manifest
 
 
 def _copy_marts(warehouse: Path, target: Path, relations: list[tuple[str, str]]) -> dict[str, int]:

@@ -82,8 +82,8 @@ def check_source(dsn: str, schema: str, tables: Sequence[str]) -> None:
         raise ShopSourceError(
             f"shop source: schema drift the models cannot take: {'; '.join(drift)}. Nothing was "
             "loaded from the shop, and the marts and serving file stay as they were. Restore the "
-            "column in the database, or adapt models/staging/shop/ and REQUIRED_COLUMNS in "
-            "ingestion/shop/settings.py to the new shape."
+            "column in the database, or adapt models/staging/shop/ (the columns and their "
+            "data_type in _shop__sources.yml) to the new shape."
         )
 
 

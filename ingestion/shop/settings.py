@@ -1,5 +1,9 @@
 """Constants of the shop source: what it reads and how it tracks changes."""
 
+from pathlib import Path
+
+import yaml
+
 # Every table of the shop's OLTP schema, in load order (parents before children).
 TABLES = ("customers", "products", "orders", "order_items", "shipments")
 # Each table has a surrogate key `id` and an `updated_at` the application moves on every change.
@@ -16,48 +20,37 @@ HARD_DELETES_TABLE = "hard_deletes"
 # adds on the second run (`bigint` -> `bigint`, precision 32) as a type change, so a frozen
 # contract fails the first ordinary incremental run.
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "evolve"}
-# The columns the staging models read (models/staging/shop/_shop__sources.yml), and the kind of
-# PostgreSQL type each must have. A column renamed, dropped or changed to another kind stops the
-# run before anything is extracted, with an error naming the table and the column: loading on
-# would write NULLs (or another type) into raw_shop and move the incremental cursor past the
-# rows, so fixing the source later would not bring them back. New columns are fine: they flow
-# through to raw_shop. Widening within a kind (integer -> bigint) is fine too.
-REQUIRED_COLUMNS = {
-    "customers": {
-        "id": "integer",
-        **dict.fromkeys(
-            "first_name last_name email phone street_address city postal_code country_code".split(),
-            "text",
-        ),
-        "created_at": "timestamp",
-        "updated_at": "timestamptz",
-        "deleted_at": "timestamptz",
-    },
-    "products": {
-        **dict.fromkeys(("id", "price_cents"), "integer"),
-        **dict.fromkeys(("sku", "product_name", "category", "currency"), "text"),
-        **dict.fromkeys(("created_at", "updated_at", "deleted_at"), "timestamptz"),
-    },
-    "orders": {
-        **dict.fromkeys(
-            ("id", "customer_id", "subtotal_cents", "shipping_cents", "total_cents"), "integer"
-        ),
-        **dict.fromkeys(("status", "currency"), "text"),
-        **dict.fromkeys(("created_at", "updated_at", "deleted_at"), "timestamptz"),
-    },
-    "order_items": {
-        **dict.fromkeys(
-            ("id", "order_id", "product_id", "quantity", "unit_price_cents"), "integer"
-        ),
-        **dict.fromkeys(("created_at", "updated_at"), "timestamptz"),
-    },
-    "shipments": {
-        **dict.fromkeys(("id", "order_id"), "integer"),
-        **dict.fromkeys(("carrier", "tracking_number"), "text"),
-        **dict.fromkeys(("shipped_at", "delivered_at"), "timestamp"),
-        "updated_at": "timestamptz",
-    },
-}
+# The columns the staging models read, and the kind of PostgreSQL type each must have: every
+# column declared with a `data_type` in models/staging/shop/_shop__sources.yml (their one home).
+# A column renamed, dropped or changed to another kind stops the run before anything is
+# extracted, with an error naming the table and the column: loading on would write NULLs (or
+# another type) into raw_shop and move the incremental cursor past the rows, so fixing the source
+# later would not bring them back. New columns are fine: they flow through to raw_shop. Widening
+# within a kind (integer -> bigint) is fine too.
+SOURCES_YAML = Path(__file__).resolve().parents[2] / "models/staging/shop/_shop__sources.yml"
+
+
+def required_columns(sources_yaml: Path = SOURCES_YAML) -> dict[str, dict[str, str]]:
+    """``{table: {column: kind}}`` for every source column declared with a ``data_type``."""
+    document = yaml.safe_load(sources_yaml.read_text(encoding="utf-8"))
+    tables = (
+        table
+        for source in document["sources"]
+        if source["name"] == "shop"
+        for table in source["tables"]
+    )
+    required = {
+        table["name"]: {
+            column["name"]: column["data_type"]
+            for column in table.get("columns", [])
+            if column.get("data_type")
+        }
+        for table in tables
+    }
+    return {table: columns for table, columns in required.items() if columns}
+
+
+REQUIRED_COLUMNS = required_columns()
 # information_schema.columns.data_type -> the kind above.
 TYPE_KINDS = {
     "smallint": "integer",

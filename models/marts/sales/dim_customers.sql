@@ -129,6 +129,10 @@ final as (
             coalesce(customer_ages.order_count, 0) as {{ dbt.type_bigint() }}
         ) as order_count,
         cast(coalesce(customer_ages.lifetime_value, 0) as decimal(18, 2)) as lifetime_value,
+        {# The VIP threshold without the lapse rules: reverse ETL pushes it to the shop. #}
+        coalesce(
+            customer_ages.lifetime_value >= {{ var('customer_vip_min_lifetime_value') }}, false
+        ) as is_high_value,
         cast(
             customer_ages.days_since_last_order as {{ dbt.type_bigint() }}
         ) as days_since_last_order,
