@@ -15,6 +15,8 @@ import pytest
 from demo.postgres import embedded_dsn, stop_embedded
 from warehouse.paths import Paths
 
+from .helpers import shareable_home
+
 # Small enough for a 2-core machine, large enough that every kind of mess occurs.
 TEST_SCALE = 0.02
 
@@ -88,12 +90,7 @@ def built_demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     import subprocess
     import sys
 
-    home = tmp_path_factory.mktemp("built-demo")
-    home.chmod(0o755)
-    for parent in home.parents:
-        if parent == Path(os.path.realpath("/tmp")):
-            break
-        parent.chmod(parent.stat().st_mode | 0o055)  # pgserver's own user must reach the data
+    home = shareable_home(tmp_path_factory, "built-demo")
     command = [sys.executable, "-m", "warehouse.cli", "--home", str(home)]
     result = subprocess.run(
         [*command, "demo", "--scale", str(TEST_SCALE)], capture_output=True, text=True, timeout=900

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from .conftest import TEST_SCALE
+from .helpers import shareable_home
 
 # Every table a build publishes or keeps history in: marts of every domain, and snapshots.
 BUILT_SCHEMAS = ("sales", "logistics", "finance", "marketing", "web_analytics", "ml", "snapshots")
@@ -61,12 +62,7 @@ def expected_orders(home: Path) -> int:
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("demo")
-    home.chmod(0o755)
-    for parent in home.parents:
-        if parent == Path(os.path.realpath("/tmp")):
-            break
-        parent.chmod(parent.stat().st_mode | 0o055)  # pgserver's own user must reach the data
+    home = shareable_home(tmp_path_factory, "demo")
     yield home
     warehouse("--home", str(home), "demo", "stop")
 

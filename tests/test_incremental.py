@@ -23,6 +23,7 @@ import yaml
 from warehouse.paths import PROJECT_DIR
 
 from .conftest import TEST_SCALE
+from .helpers import shareable_home
 from .test_cli import warehouse
 
 # Every incremental model: the table it builds, and the column the test marks: never negative,
@@ -75,12 +76,7 @@ def checksums(database: Path) -> dict[str, tuple]:
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("incremental")
-    home.chmod(0o755)
-    for parent in home.parents:
-        if parent == Path(os.path.realpath("/tmp")):
-            break
-        parent.chmod(parent.stat().st_mode | 0o055)  # pgserver's own user must reach the data
+    home = shareable_home(tmp_path_factory, "incremental")
     yield home
     warehouse("--home", str(home), "demo", "stop")
 

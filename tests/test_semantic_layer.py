@@ -90,6 +90,22 @@ def assert_close(actual: Decimal | None, expected: object, what: str) -> None:
     )
 
 
+def assert_groups_match(
+    rows: list[dict[str, str]], group: str, metrics: tuple[str, ...], expected: dict
+) -> None:
+    """MetricFlow's ``rows`` grouped by ``group`` equal ``expected``: ``{group value: (one
+    value per metric)}`` from SQL on the marts; an expected NULL (a ratio without a
+    denominator) must be NULL in MetricFlow too."""
+    got = {row[group]: row for row in rows}
+    assert got.keys() == expected.keys()
+    for key, values in expected.items():
+        for metric, value in zip(metrics, values, strict=True):
+            if value is None:
+                assert number(got[key][metric]) is None, (metric, key)
+            else:
+                assert_close(number(got[key][metric]), value, f"{metric} {key}")
+
+
 def test_revenue_per_day_equals_the_orders_mart(built_demo_home: Path, mf_project: Path) -> None:
     rows = mf_query(
         built_demo_home, mf_project, "--group-by", "metric_time__day", metrics="revenue,orders"
@@ -171,12 +187,8 @@ def test_conversion_rate_per_device_is_sessions_with_an_order_over_sessions(
             """,
         )
     }
-    got = {row["session__device_type"]: row for row in rows}
     assert len(expected) == 3
-    assert got.keys() == expected.keys()
-    for device, (sessions, rate) in expected.items():
-        assert_close(number(got[device]["sessions"]), sessions, f"sessions {device}")
-        assert_close(number(got[device]["conversion_rate"]), rate, f"conversion_rate {device}")
+    assert_groups_match(rows, "session__device_type", ("sessions", "conversion_rate"), expected)
 
 
 def test_roas_per_channel_is_attributed_revenue_over_spend(
@@ -203,15 +215,8 @@ def test_roas_per_channel_is_attributed_revenue_over_spend(
             """,
         )
     }
-    got = {row["campaign__channel"]: row for row in rows}
     assert len(expected) >= 3
-    assert got.keys() == expected.keys()
-    for channel, (spend, roas) in expected.items():
-        assert_close(number(got[channel]["spend"]), spend, f"spend {channel}")
-        if roas is None:
-            assert number(got[channel]["roas"]) is None, channel
-        else:
-            assert_close(number(got[channel]["roas"]), roas, f"roas {channel}")
+    assert_groups_match(rows, "campaign__channel", ("spend", "roas"), expected)
 
 
 def test_revenue_to_date_ends_at_the_total_revenue(built_demo_home: Path, mf_project: Path) -> None:

@@ -22,12 +22,6 @@
 
 with
 
-shop_customers as (
-
-    select * from {{ source('shop', 'customers') }}
-
-),
-
 stg_shop__orders as (
 
     select * from {{ ref('stg_shop__orders') }}
@@ -52,9 +46,7 @@ customer_features as (
 
 test_accounts as (
 
-    select distinct id as customer_id
-    from shop_customers
-    where {{ is_test_account('first_name', 'last_name', 'email') }}
+    {{ test_account_ids() }}
 
 ),
 

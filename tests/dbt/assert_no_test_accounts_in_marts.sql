@@ -5,12 +5,6 @@
 -#}
 with
 
-shop_customers as (
-
-    select * from {{ source('shop', 'customers') }}
-
-),
-
 dim_customers as (
 
     select * from {{ ref('dim_customers') }}
@@ -61,9 +55,7 @@ snp_shop__customers as (
 
 test_accounts as (
 
-    select distinct id as customer_id
-    from shop_customers
-    where {{ is_test_account('first_name', 'last_name', 'email') }}
+    {{ test_account_ids() }}
 
 ),
 

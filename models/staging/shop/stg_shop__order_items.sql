@@ -4,26 +4,8 @@
 -#}
 with
 
-source as (
-
-    select * from {{ source('shop', 'order_items') }}
-
-),
-
-hard_deletes as (
-
-    select * from {{ source('shop', 'hard_deletes') }}
-    {# One NULL id would make `id in (...)` NULL instead of false for unlisted rows. #}
-    where table_name = 'order_items' and id is not null
-
-),
-
-{# Raw tables are merged on the key, so this is a safeguard that should change nothing. #}
-deduplicated as (
-
-    {{ deduplicate('source', partition_by='id', order_by='updated_at desc, _dlt_load_id desc') }}
-
-),
+{# source, hard_deletes and deduplicated: the opening every shop staging model shares. #}
+{{ shop_staging_ctes('order_items') }}
 
 renamed as (
 
@@ -38,16 +20,12 @@ renamed as (
         {{ cents_to_units('unit_price_cents') }} as unit_price,
 
         ----------  booleans
-        id in (select hard_deletes.id from hard_deletes) as is_deleted,
+        {{ shop_is_deleted() }} as is_deleted,
 
         ----------  timestamps
         {{ to_utc('created_at') }} as order_item_created_at,
         {{ to_utc('updated_at') }} as order_item_updated_at,
-        (
-            select {{ to_utc('max(hard_deletes.detected_at)') }}
-            from hard_deletes
-            where hard_deletes.id = deduplicated.id
-        ) as deleted_at
+        {{ shop_deleted_at() }} as deleted_at
 
     from deduplicated
 
