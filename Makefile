@@ -85,7 +85,7 @@ test-spark: $(SPARK_STAMP) ## Build the project on local Spark from the lake; co
 	$(BIN)/warehouse --home $$home demo --scale $(TEST_SCALE) --reset; \
 	$(BIN)/warehouse --home $$home ingest --destination lake; \
 	DBT_TARGET=spark $(BIN)/warehouse --home $$home build; \
-	$(BIN)/python -m warehouse.compare_engines --home $$home; \
+	$(BIN)/python -m tools.compare_engines --home $$home; \
 	echo "test-spark: passed in $$(( $$(date +%s) - started )) s"
 
 chaos: $(STAMP) ## The reliability suite: crashes, API faults, drift, bad input; prints its table
@@ -95,7 +95,7 @@ docs: $(STAMP) ## Generate the dbt docs site for the demo warehouse and serve it
 	$(BIN)/warehouse docs --serve --port $(DOCS_PORT)
 
 bench: $(STAMP) ## Benchmark every step against its baseline (SCALE=10 RUNS=3); BENCHMARKS.md
-	$(BIN)/python -m warehouse.bench --scale $(BENCH_SCALE) --runs $(RUNS) --home $(BENCH_HOME)
+	$(BIN)/python -m tools.bench --scale $(BENCH_SCALE) --runs $(RUNS) --home $(BENCH_HOME)
 
 lint: $(STAMP) ## Lint Python (ruff), SQL (sqlfluff) and the docs' links
 	$(BIN)/python -m tools.check_links

@@ -8,7 +8,7 @@ count, min and max of strings; min, max and distinct count of dates and timestam
 text and epoch microseconds, so no driver's time zone handling gets in between). Every figure
 must be equal, floating-point ones within a relative 1e-9.
 
-    python -m warehouse.compare_engines --home var/test-spark
+    python -m tools.compare_engines --home var/test-spark
 
 Prints one line per mart and exits non-zero, listing each difference, if any figure differs.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .paths import PROJECT_DIR, Paths
+from warehouse.paths import PROJECT_DIR, Paths
 
 FLOAT_TOLERANCE = 1e-9
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DECIMAL", "DOUBLE", "FLOAT")
@@ -146,7 +146,7 @@ def spark_session(paths: Paths):
 def compare(paths: Paths) -> list[MartComparison]:
     import duckdb
 
-    from .dbt import mart_relations
+    from warehouse.dbt import mart_relations
 
     marts = mart_relations(paths)
     spark = spark_session(paths)

@@ -1,0 +1,168 @@
+"""``make bench``: the table of figures, baselines, ratios and targets, from the samples."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from .measure import GB, Sample
+
+# --------------------------------------------------------------------------------------------
+# The table
+
+
+@dataclass(frozen=True)
+class Row:
+    step: str
+    figure: str
+    baseline: str
+    ratio: str
+    target: str
+    met: str
+    memory: str
+
+
+def table(samples: dict[str, list[Sample]]) -> list[Row]:
+    """One row per figure of the issue, from the medians of the samples."""
+
+    def median(name: str, value: Callable[[Sample], float]) -> float | None:
+        found = samples.get(name)
+        return statistics.median(value(sample) for sample in found) if found else None
+
+    def rate(name: str) -> float | None:
+        return median(name, lambda s: s.rows / s.seconds if s.seconds else 0.0)
+
+    def seconds(name: str) -> float | None:
+        return median(name, lambda s: s.seconds)
+
+    def rss(*names: str) -> str:
+        peaks = [max(s.peak_rss for s in samples[n]) / GB for n in names if n in samples]
+        return " / ".join(f"{peak:.2f} GB" for peak in peaks)
+
+    rows: list[Row] = []
+
+    def add(
+        step: str,
+        figure: float | None,
+        base: float | None,
+        unit: str,
+        base_name: str,
+        target: str,
+        check: Callable[[float], bool],
+        ratio_of: Callable[[float, float], float],
+        ratio_format: str,
+        memory: str,
+    ) -> None:
+        if figure is None:
+            return
+        ratio = ratio_of(figure, base) if base else None
+        rows.append(
+            Row(
+                step,
+                unit.format(figure),
+                f"{unit.format(base)} ({base_name})" if base is not None else base_name,
+                ratio_format.format(ratio) if ratio is not None else "",
+                target,
+                "" if ratio is None else ("yes" if check(ratio) else "NO"),
+                memory,
+            )
+        )
+
+    def per(a: float, b: float) -> float:
+        return a / b
+
+    for step, name, base, base_name, target, limit in (
+        ("shop ingest", "shop: dlt", "shop: COPY", "COPY", 0.5, "rows/s"),
+        (
+            "clickstream ingest",
+            "clickstream: dlt",
+            "clickstream: read_json",
+            "read_json",
+            0.5,
+            "rows/s",
+        ),
+        ("API ingest", "api: dlt", "api: loop", "plain loop", 0.8, "records/s"),
+    ):
+        add(
+            step,
+            rate(name),
+            rate(base),
+            "{:,.0f} " + limit,
+            base_name,
+            f">= {target}",
+            lambda r, t=target: r >= t,
+            per,
+            "{:.2f}",
+            rss(name, base),
+        )
+    add(
+        "dbt build (full)",
+        seconds("dbt: build"),
+        seconds("dbt: compiled SQL"),
+        "{:.1f} s",
+        "compiled SQL",
+        "<= 1.5x",
+        lambda r: r <= 1.5,
+        per,
+        "{:.2f}x",
+        rss("dbt: build", "dbt: compiled SQL"),
+    )
+    add(
+        "incremental run (1 day)",
+        seconds("incremental run"),
+        seconds("full run"),
+        "{:.1f} s",
+        "full run",
+        "<= 10%",
+        lambda r: r <= 0.10,
+        per,
+        "{:.1%}",
+        rss("incremental run", "full run"),
+    )
+    ingestion = [n for n in ("shop: dlt", "clickstream: dlt", "api: dlt") if n in samples]
+    if ingestion:
+        peak = max(max(s.peak_rss for s in samples[n]) for n in ingestion) / GB
+        rows.append(
+            Row(
+                "memory (ingestion)",
+                f"{peak:.2f} GB peak",
+                "",
+                "",
+                "<= 1.5 GB",
+                "yes" if peak <= 1.5 else "NO",
+                rss(*ingestion),
+            )
+        )
+    if "serving" in samples:
+        worst = samples["serving"][-1]
+        p95 = worst.seconds
+        rows.append(
+            Row(
+                "serving p95 (worst view)",
+                f"{p95 * 1000:.0f} ms",
+                worst.detail.get("worst_view", ""),
+                "",
+                "< 1 s",
+                "yes" if p95 < 1 else "NO",
+                rss("serving"),
+            )
+        )
+    for name in ("generate", "full run", "advance"):
+        if name in samples:
+            rows.append(Row(name, f"{seconds(name):.1f} s", "", "", "", "", rss(name)))
+    return rows
+
+
+HEADER = Row("step", "figure", "baseline", "ratio", "target", "met", "peak RSS (step / base)")
+
+
+def format_table(rows: list[Row]) -> str:
+    cells = [list(asdict(HEADER).values())] + [list(asdict(row).values()) for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADER.__dict__))]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |"
+        for line in cells
+    ]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
