@@ -31,24 +31,18 @@ import duckdb
 from dlt.sources import DltResource
 from dlt.sources.filesystem import FileItemDict, filesystem
 
+from .drift import drift_report
 from .helpers import (
     EVENTS_SCHEMA,
     FILES_SCHEMA,
     QUARANTINE_SCHEMA,
     ClickstreamSourceError,
-    FileTally,
-    LineBatcher,
-    ParsedLines,
-    Reconciliation,
     UnreadableFile,
     check_bucket,
-    drift_report,
-    empty,
-    file_rows,
-    loaded_file_names,
-    read_lines,
-    reconcile,
 )
+from .parsing import LineBatcher, ParsedLines
+from .reading import read_lines
+from .reconciliation import Reconciliation, loaded_file_names, reconcile
 from .settings import (
     EVENTS_TABLE,
     FILE_GLOB,
@@ -57,6 +51,7 @@ from .settings import (
     QUARANTINE_TABLE,
     SCHEMA_CONTRACT,
 )
+from .tallies import FileTally, empty, file_rows
 
 __all__ = ["ClickstreamSourceError", "Reconciliation", "clickstream", "reconcile"]
 

@@ -1,0 +1,245 @@
+"""Parsing the clickstream's lines: DuckDB parses each batch straight from Arrow into events and
+quarantined lines (with the reason), with no Python object per event."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .helpers import EVENTS_SCHEMA, QUARANTINE_SCHEMA
+from .settings import (
+    EVENT_FIELD_TYPES,
+    EVENT_FIELDS,
+    NESTED_FIELDS,
+    REQUIRED_FIELDS,
+)
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+
+
+@dataclass(frozen=True)
+class ParsedLines:
+    """A batch of lines split into events and quarantined lines, with per-file tallies."""
+
+    events: pa.Table
+    quarantine: pa.Table
+    events_per_file: dict[str, int]
+    quarantined_per_file: dict[str, int]
+    fields_per_file: dict[str, set[str]]  # the top-level fields of each file's events
+
+
+class LineBatcher:
+    """Gathers the lines of consecutive files into batches of ``chunk_size`` lines or a little
+    more, so hundreds of small hourly files cost a few DuckDB queries, not hundreds.
+
+    Each batch is parsed in a worker thread while the caller reads (gunzips) the next one and
+    dlt writes the previous one: DuckDB and zlib release the GIL, so the parse and the Python
+    side overlap on two cores. One batch is parsed at a time, so memory stays bounded.
+
+    ``add`` and ``flush`` yield ``(parsed batch, files)``: ``files`` are the files marked
+    ``done`` whose every line is now parsed (their counts are final).
+    """
+
+    def __init__(self, db: duckdb.DuckDBPyConnection, chunk_size: int) -> None:
+        self.db = db
+        self.chunk_size = chunk_size
+        self.queued: list[pa.Table] = []
+        self.count = 0
+        self.done_files: list[Any] = []  # read to the end, their last lines still queued
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickstream-parse")
+        self.parsing: tuple[Future[ParsedLines], list[Any]] | None = None
+
+    def add(self, file_name: str, lines: pa.Table) -> Iterator[tuple[ParsedLines, list[Any]]]:
+        """Queue a file's lines; parse the queue when it is full."""
+        self.queued.append(lines.append_column("_file_name", pa.repeat(file_name, len(lines))))
+        self.count += lines.num_rows
+        if self.count >= self.chunk_size:
+            yield from self._parse_queued()
+
+    def done(self, file: Any) -> None:
+        """``file`` is read to its end: it is complete once its queued lines are parsed."""
+        self.done_files.append(file)
+
+    def flush(self) -> Iterator[tuple[ParsedLines, list[Any]]]:
+        """Parse whatever is queued and wait for it: every file marked done is complete."""
+        yield from self._parse_queued()
+        yield from self._collect(None)
+
+    def _parse_queued(self) -> Iterator[tuple[ParsedLines, list[Any]]]:
+        """Hand the queue to the worker, then return the batch it was parsing before."""
+        lines = pa.concat_tables(self.queued) if self.queued else _EMPTY_LINES
+        done_files, self.queued, self.count, self.done_files = self.done_files, [], 0, []
+        if lines.num_rows or done_files:
+            yield from self._collect((self.worker.submit(parse_lines, self.db, lines), done_files))
+
+    def _collect(
+        self, next_batch: tuple[Future[ParsedLines], list[Any]] | None
+    ) -> Iterator[tuple[ParsedLines, list[Any]]]:
+        """The batch in flight, once parsed; ``next_batch`` takes its place."""
+        batch, self.parsing = self.parsing, next_batch
+        if batch is not None:
+            yield batch[0].result(), batch[1]
+
+    def __enter__(self) -> LineBatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Wait for a parse still running (a run stopped part-way) before the caller closes
+        # the DuckDB connection it uses.
+        self.worker.shutdown(wait=True)
+
+
+# The lines of a batch, as read_lines and LineBatcher.add make them.
+_EMPTY_LINES = pa.table(
+    {
+        "line_number": pa.array([], pa.int64()),
+        "line": pa.array([], pa.large_binary()),
+        "_file_name": pa.array([], pa.string()),
+    }
+)
+
+
+def parse_lines(db: duckdb.DuckDBPyConnection, lines: pa.Table) -> ParsedLines:
+    """Parse lines ``(line_number, line, _file_name)`` with DuckDB: complete events to their
+    columns, everything else to the quarantine with the reason."""
+    db.register("lines", lines)
+    try:
+        parsed = db.execute(PARSE_SQL).to_arrow_table()
+    finally:
+        db.unregister("lines")
+    bad = pc.is_valid(parsed["error"])
+    good = parsed.filter(pc.invert(bad))
+    quarantine = (
+        parsed.filter(bad)
+        .rename_columns({"_file_name": "file_name", "_line_number": "line_number"})
+        .select(QUARANTINE_SCHEMA.names)
+        .cast(QUARANTINE_SCHEMA)
+    )
+    # Which fields each file's events carry: distinct (file, field) pairs of the batch.
+    fields = good["fields"]
+    pairs = pa.table(
+        {
+            "file": pc.take(good["_file_name"], pc.list_parent_indices(fields)),
+            "field": pc.list_flatten(fields),
+        }
+    )
+    fields_per_file: dict[str, set[str]] = {}
+    for pair in pairs.group_by(["file", "field"]).aggregate([]).to_pylist():
+        fields_per_file.setdefault(pair["file"], set()).add(pair["field"])
+    return ParsedLines(
+        events=good.select(EVENTS_SCHEMA.names).cast(EVENTS_SCHEMA),
+        quarantine=quarantine,
+        events_per_file=_value_counts(good["_file_name"]),
+        quarantined_per_file=_value_counts(quarantine["file_name"]),
+        fields_per_file=fields_per_file,
+    )
+
+
+def _value_counts(values: pa.ChunkedArray) -> dict[str, int]:
+    counted = pc.value_counts(values)
+    return dict(
+        zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
+    )
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# How a value of each kind in settings.EVENT_FIELD_TYPES starts in (minified) JSON text.
+_FIRST_CHARS = {"string": '"', "number": "-0123456789", "object": "{"}
+# json_transform gives every known field as JSON text, whatever its type, so the type is read
+# off the text's first character instead of another parse of the line (json_type).
+_SHAPE = json.dumps(dict.fromkeys(EVENT_FIELDS, "JSON"))
+# A JSON merge patch that deletes every known field: what is left are the unknown ones.
+_WITHOUT_KNOWN = json.dumps(dict.fromkeys(EVENT_FIELDS))
+_KNOWN_LIST = "[" + ", ".join(_quoted(name) for name in EVENT_FIELDS) + "]"
+# Text columns: a JSON string unquoted (and unescaped), any other value as its JSON text (cast
+# to text: a JSON-typed branch would make DuckDB cast the unquoted string back to JSON).
+_VALUES = ",\n".join(
+    f"        case when starts_with(doc.{name}, '\"') then doc.{name} ->> '$'"
+    f" else doc.{name}::varchar end as {name}"
+    if name not in NESTED_FIELDS
+    else f"        doc.{name} as {name}"
+    for name in EVENT_FIELDS
+)
+_MISSING = "\n".join(
+    f"            when nullif(trim({name}), '') is null then 'no {name}'"
+    for name in REQUIRED_FIELDS
+)
+# A field of another JSON type than the app writes (an object for event_id, text for
+# properties) is no event either; json_type names the type for the message (bad lines only).
+_WRONG_TYPE = "\n".join(
+    f"            when not contains({_quoted(''.join(_FIRST_CHARS[kind] for kind in kinds))}, "
+    f"left(doc.{name}, 1))\n                then 'wrong type: {name} is ' || "
+    f"lower(json_type(doc.{name})) || ' (expected {' or '.join(kinds)})'"
+    for name, kinds in EVENT_FIELD_TYPES.items()
+)
+
+# Three passes over a line, not more: json_valid (json_transform raises on bad JSON, and try()
+# would redo the whole vector row by row), json_transform and json_keys (for `_extra` and the
+# drift report). Unknown fields are rare: only their lines are read again, to build `_extra`.
+PARSE_SQL = f"""
+with
+
+decoded as (
+    select _file_name, line_number, line, try(decode(line)) as text
+    from lines
+),
+
+parsed as (
+    select
+        *,
+        case when json_valid(text) then json_transform(text, {_quoted(_SHAPE)}) end as doc,
+        case when doc is not null and starts_with(ltrim(text), '{{') then json_keys(text) end
+            as fields
+    from decoded
+),
+
+valued as (
+    select
+        *,
+{_VALUES}
+    from parsed
+),
+
+checked as (
+    select
+        *,
+        case
+            when text is null then 'not UTF-8 text'
+            when doc is null then case
+                when trim(text, {_quoted(" " + chr(9) + chr(13))}) = '' then 'empty line'
+                else 'not valid JSON (truncated or garbled)'
+            end
+            when fields is null then 'JSON but not an object'
+{_MISSING}
+{_WRONG_TYPE}
+        end as error
+    from valued
+)
+
+select
+    {", ".join(EVENT_FIELDS)},
+    case when not list_has_all({_KNOWN_LIST}, fields)
+        then json_merge_patch(text, {_quoted(_WITHOUT_KNOWN)})::varchar
+    end as _extra,
+    _file_name,
+    line_number as _line_number,
+    error,
+    case when error is not null then coalesce(text, cast(line as varchar)) end as raw_text,
+    fields
+from checked
+"""
