@@ -47,7 +47,7 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
-from .shop import LOCAL_TIMEZONE, Clock
+from .shop_settings import LOCAL_TIMEZONE, Clock
 
 log = logging.getLogger(__name__)
 
