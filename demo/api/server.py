@@ -20,7 +20,6 @@ Endpoints (all GET, JSON):
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import math
@@ -30,76 +29,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import psycopg
 
 from ..errors import DemoError
+from .answers import _Answer, _date, _decode_cursor, _encode_cursor, _error, _integer, _timestamp
+from .behaviour import DEMO_TOKEN, BadRequest, Behaviour, LoggedRequest
 from .data import SCHEMA
+from .endpoints import AD_SPEND, CAMPAIGNS, REVIEWS, STRIPE, _Endpoint
+from .handler import _Handler, _HTTPServer
+
+# What the CLI, the tools and the tests import from this module.
+__all__ = ["DEMO_TOKEN", "ApiServer", "Behaviour", "LoggedRequest", "demo_behaviour", "running"]
 
 log = logging.getLogger(__name__)
 
-# The token the demo server accepts unless told otherwise; the CLI passes it to the pipelines
-# when it runs the demo server itself. Real tokens live in .dlt/secrets.toml.
-DEMO_TOKEN = "sk_test_globalretail_demo"
 DEFAULT_PAGE_SIZE = 10
 POOL_SIZE = 4
-
-
-class BadRequest(ValueError):
-    """A request the API refuses with 400; the message goes back to the client."""
-
-
-@dataclass(frozen=True)
-class Behaviour:
-    """How the server (mis)behaves. Replace ``ApiServer.behaviour`` to change it while running.
-
-    Attributes:
-        token: the bearer token accepted; any other gets 401.
-        max_page_size: the largest ``limit``/``per_page`` accepted; larger gets 400.
-        rate_limit: requests per second allowed (a token bucket, bursts of the same size);
-            beyond it 429 with ``Retry-After``. None: unlimited.
-        throttle_rate: share of authorised requests answered 429 with ``Retry-After: 1``
-            whatever the rate (an API throttling for its own reasons).
-        fault_rate: share of authorised requests answered with a 500, 502 or 503.
-        slow_rate: share of requests delayed by ``slow_seconds`` before answering.
-        seed: seed of the fault and delay draws, so a test run is repeatable.
-    """
-
-    token: str = DEMO_TOKEN
-    max_page_size: int = 500
-    rate_limit: float | None = None
-    throttle_rate: float = 0.0
-    fault_rate: float = 0.0
-    slow_rate: float = 0.0
-    slow_seconds: float = 0.5
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One request as the server saw it: ``rows`` is how many records the answer held, ``at``
-    when it arrived (``time.monotonic()``), so tests can see how long a client waited."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    status: int
-    rows: int
-    at: float
-
-
-@dataclass
-class _Answer:
-    status: int
-    body: str
-    rows: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class ApiServer:
@@ -381,130 +330,6 @@ class ApiServer:
         return limit
 
 
-@dataclass(frozen=True)
-class _Endpoint:
-    """A list endpoint: its table, key column, the SQL building one JSON object per row."""
-
-    path: str
-    table: str
-    key: str
-    noun: str
-    json: str
-
-
-# The JSON each endpoint serves, built by PostgreSQL (fast, and exactly the wire format).
-STRIPE = {
-    "charges": _Endpoint(
-        "/v1/charges",
-        "charges",
-        "charge_id",
-        "charge",
-        """json_build_object(
-            'id', charge_id, 'object', 'charge', 'amount', amount_cents, 'currency', currency,
-            'created', extract(epoch from created_at)::bigint, 'status', status,
-            'paid', status = 'succeeded', 'failure_code', failure_code, 'livemode', false,
-            'metadata', json_build_object('order_id', order_id::text)
-        )::text""",
-    ),
-    "refunds": _Endpoint(
-        "/v1/refunds",
-        "refunds",
-        "refund_id",
-        "refund",
-        """json_build_object(
-            'id', refund_id, 'object', 'refund', 'amount', amount_cents, 'currency', currency,
-            'charge', charge_id, 'created', extract(epoch from created_at)::bigint,
-            'reason', reason, 'status', status,
-            'metadata', json_build_object('order_id', order_id::text)
-        )::text""",
-    ),
-}
-CAMPAIGNS = _Endpoint(
-    "/v1/campaigns",
-    "campaigns",
-    "campaign_id",
-    "campaign",
-    """json_build_object(
-        'id', campaign_id, 'name', campaign_name, 'channel', channel, 'status', status,
-        'utm', json_build_object(
-            'source', utm_source, 'medium', utm_medium, 'campaign', utm_campaign
-        ),
-        'daily_budget_cents', daily_budget_cents, 'currency', currency,
-        'start_time', started_at, 'end_time', ended_at,
-        'created_time', created_at, 'updated_time', updated_at
-    )::text""",
-)
-AD_SPEND = _Endpoint(
-    "/v1/ad_spend",
-    "ad_spend",
-    # The keyset needs one unique text key; campaign and day together are unique.
-    "(campaign_id || '/' || spend_date)",
-    "report",
-    """json_build_object(
-        'campaign_id', campaign_id, 'date', spend_date, 'impressions', impressions,
-        'clicks', clicks, 'spend_cents', spend_cents, 'currency', currency,
-        'is_final', is_final, 'updated_at', updated_at
-    )::text""",
-)
-REVIEWS = _Endpoint(
-    "/v1/reviews",
-    "reviews",
-    "review_id",
-    "review",
-    """json_build_object(
-        'id', review_id, 'order_id', order_id, 'product_id', product_id, 'rating', rating,
-        'title', title, 'body', body,
-        'created_at', to_char(created_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        'updated_at', to_char(updated_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-    )::text""",
-)
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    """One thread per connection; a client hanging up mid-request is not an error here."""
-
-    daemon_threads = True
-    api: ApiServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("demo API: connection from %s dropped", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Turns HTTP into ``ApiServer.handle`` calls; keep-alive, as API clients expect."""
-
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
-    # client's delayed ACK, which costs ~40 ms per request on a keep-alive connection.
-    disable_nagle_algorithm = True
-    server_version = "GlobalRetailDemoAPI/1.0"
-
-    def do_GET(self) -> None:
-        self._respond()
-
-    def do_POST(self) -> None:
-        self._respond()
-
-    def _respond(self) -> None:
-        api = self.server.api  # type: ignore[attr-defined]
-        try:
-            answer = api.handle(self.command, self.path, self.headers.get("Authorization"))
-        except Exception:
-            log.exception("demo API failed on %s", self.path)
-            answer = _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error.", "api_error")
-        payload = answer.body.encode()
-        self.send_response(answer.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("demo API: " + format, *args)
-
-
 @contextmanager
 def running(
     dsn: str, behaviour: Behaviour | None = None, source: str | None = None
@@ -542,47 +367,3 @@ def demo_behaviour() -> Behaviour:
         slow_rate=dlt.config.get("demo.api.slow_rate", float) or 0.0,
         slow_seconds=dlt.config.get("demo.api.slow_seconds", float) or defaults.slow_seconds,
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Small helpers
-
-
-def _error(status: HTTPStatus, message: str, kind: str) -> _Answer:
-    return _Answer(status, json.dumps({"error": {"type": kind, "message": message}}))
-
-
-def _integer(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {value!r}") from None
-
-
-def _timestamp(value: str, name: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be an ISO 8601 timestamp, got {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _date(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be a date (YYYY-MM-DD), got {value!r}") from None
-
-
-def _encode_cursor(updated_at: datetime, key: str) -> str:
-    raw = json.dumps([updated_at.isoformat(), key]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        updated_at, key = json.loads(raw)
-        return datetime.fromisoformat(updated_at), str(key)
-    except (ValueError, TypeError):
-        raise BadRequest(f"Invalid cursor: {cursor!r}") from None
