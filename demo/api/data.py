@@ -230,228 +230,6 @@ def _object_id(prefix: str, *parts: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Marketing: each UTC day a campaign ran is reported at 03:00 the next day (preliminary, a
-# little under the final figures) and restated at 03:00 two days later (final).
-
-_DELIVERY = f"""
-    with days as (
-        select
-            c.campaign_id,
-            c.channel,
-            c.daily_budget_cents,
-            c.started_at,
-            c.ended_at,
-            day::date as spend_date,
-            day at time zone 'UTC' as day_start
-        from {SCHEMA}.campaigns as c
-        cross join lateral generate_series(
-            date_trunc('day', c.started_at at time zone 'UTC'),
-            least(coalesce(c.ended_at, %(hi)s), %(hi)s) at time zone 'UTC',
-            interval '1 day'
-        ) as day
-    ),
-
-    running as (
-        select
-            *,
-            day_start + interval '1 day 3 hours' as reported_at,
-            day_start + interval '3 days 3 hours' as final_at,
-            -- The share of the day the campaign ran: its first and last days are partial.
-            extract(epoch from
-                least(day_start + interval '1 day', coalesce(ended_at, 'infinity'))
-                - greatest(day_start, started_at)
-            ) / 86400.0 as share_of_day,
-            campaign_id || ':' || spend_date as key
-        from days
-    ),
-
-    final as (
-        select
-            campaign_id,
-            spend_date,
-            reported_at,
-            final_at,
-            key,
-            round(
-                daily_budget_cents * share_of_day * (0.7 + 0.3 * {_chance("key", 1)})
-            )::bigint as spend_cents,
-            -- Cost per click and click-through rate differ by channel.
-            case channel
-                when 'paid_search' then 85 when 'social' then 60 when 'display' then 35
-                when 'affiliate' then 50 else 5
-            end * (0.8 + 0.4 * {_chance("key", 2)}) as cost_per_click,
-            case channel
-                when 'paid_search' then 0.04 when 'social' then 0.012 when 'display' then 0.003
-                when 'affiliate' then 0.01 else 0.03
-            end * (0.8 + 0.4 * {_chance("key", 3)}) as click_rate,
-            0.9 + 0.08 * {_chance("key", 4)} as preliminary_share
-        from running
-        where share_of_day > 0
-    ),
-
-    delivery as (
-        select
-            campaign_id,
-            spend_date,
-            reported_at,
-            final_at,
-            spend_cents,
-            round(spend_cents / cost_per_click)::bigint as clicks,
-            round(spend_cents / cost_per_click / click_rate)::bigint as impressions,
-            preliminary_share
-        from final
-    )
-"""
-
-AD_SPEND_REPORTED_SQL = f"""
-    {_DELIVERY}
-    insert into {SCHEMA}.ad_spend (
-        campaign_id, spend_date, impressions, clicks, spend_cents, currency, is_final, updated_at
-    )
-    select
-        campaign_id,
-        spend_date,
-        case when final_at < %(hi)s then impressions
-            else round(impressions * preliminary_share)::bigint end,
-        case when final_at < %(hi)s then clicks
-            else round(clicks * preliminary_share)::bigint end,
-        case when final_at < %(hi)s then spend_cents
-            else round(spend_cents * preliminary_share)::bigint end,
-        'USD',
-        final_at < %(hi)s,
-        case when final_at < %(hi)s then final_at else reported_at end
-    from delivery
-    where reported_at >= %(lo)s and reported_at < %(hi)s
-"""
-
-AD_SPEND_RESTATED_SQL = f"""
-    {_DELIVERY}
-    update {SCHEMA}.ad_spend as s
-    set impressions = d.impressions, clicks = d.clicks, spend_cents = d.spend_cents,
-        is_final = true, updated_at = d.final_at
-    from delivery as d
-    where s.campaign_id = d.campaign_id and s.spend_date = d.spend_date
-        and d.final_at >= %(lo)s and d.final_at < %(hi)s and d.reported_at < %(lo)s
-"""
-
-# --------------------------------------------------------------------------------------------
-# Payments. A charge's time is whole seconds (the API speaks unix time).
-
-CHARGES_SQL = f"""
-    insert into {SCHEMA}.charges (
-        charge_id, order_id, amount_cents, currency, status, failure_code, created_at
-    )
-    select
-        {_object_id("ch", "attempts.order_id", "attempts.attempt")},
-        order_id,
-        amount_cents,
-        'usd',
-        status,
-        failure_code,
-        date_trunc('second', charged_at)
-    from (
-        select
-            p.order_id,
-            'paid' as attempt,
-            p.subtotal_cents + p.shipping_cents as amount_cents,
-            'succeeded' as status,
-            null::text as failure_code,
-            p.paid_at as charged_at
-        from demo_meta.order_plans as p
-        where p.paid_at >= %(lo)s and p.paid_at < %(hi)s
-
-        union all
-
-        -- A double submit: the same amount charged again seconds later.
-        select
-            p.order_id,
-            'double',
-            p.subtotal_cents + p.shipping_cents,
-            'succeeded',
-            null,
-            p.paid_at + (2 + 38 * {_chance("p.order_id", 11)}) * interval '1 second'
-        from demo_meta.order_plans as p
-        where p.paid_at is not null and {_chance("p.order_id", 10)} < {DOUBLE_CHARGE_RATE}
-
-        union all
-
-        -- A declined card, between placing the order and paying (or giving up).
-        select
-            p.order_id,
-            'declined',
-            p.subtotal_cents + p.shipping_cents,
-            'failed',
-            {_pick("p.order_id", 14, FAILURE_CODES)},
-            p.created_at + (coalesce(p.paid_at, p.created_at + interval '1 hour') - p.created_at)
-                * {_chance("p.order_id", 13)}
-        from demo_meta.order_plans as p
-        where {_chance("p.order_id", 12)} < case when p.paid_at is null
-            then {DECLINED_NEVER_PAID_RATE} else {DECLINED_BEFORE_PAYING_RATE} end
-    ) as attempts
-    where charged_at >= %(lo)s and charged_at < %(hi)s
-"""
-
-REFUNDS_SQL = f"""
-    insert into {SCHEMA}.refunds (
-        refund_id, charge_id, order_id, amount_cents, currency, reason, status, created_at
-    )
-    select
-        {_object_id("re", "r.order_id", "r.kind")},
-        {_object_id("ch", "r.order_id", "r.attempt")},
-        order_id,
-        amount_cents,
-        'usd',
-        reason,
-        'succeeded',
-        date_trunc('second', refunded_at)
-    from (
-        -- Cancelled after payment: everything back.
-        select
-            p.order_id,
-            'paid' as attempt,
-            'cancelled' as kind,
-            p.subtotal_cents + p.shipping_cents as amount_cents,
-            'requested_by_customer' as reason,
-            p.cancelled_at as refunded_at
-        from demo_meta.order_plans as p
-        where p.paid_at is not null and p.cancelled_at >= %(lo)s and p.cancelled_at < %(hi)s
-
-        union all
-
-        -- Returned: the items back, shipping kept; some customers send back only part.
-        select
-            p.order_id,
-            'paid',
-            'returned',
-            case when {_chance("p.order_id", 20)} < {PARTIAL_RETURN_RATE}
-                then greatest(
-                    1, round(p.subtotal_cents * (0.3 + 0.6 * {_chance("p.order_id", 21)}))
-                )
-                else p.subtotal_cents
-            end,
-            'requested_by_customer',
-            p.returned_at
-        from demo_meta.order_plans as p
-        where p.returned_at >= %(lo)s and p.returned_at < %(hi)s
-
-        union all
-
-        -- Some double charges are noticed (by the customer, or by support) and refunded.
-        select
-            p.order_id,
-            'double',
-            'double',
-            p.subtotal_cents + p.shipping_cents,
-            'duplicate',
-            p.paid_at + (1 + 4 * {_chance("p.order_id", 22)}) * interval '1 day'
-        from demo_meta.order_plans as p
-        where p.paid_at is not null and {_chance("p.order_id", 10)} < {DOUBLE_CHARGE_RATE}
-            and {_chance("p.order_id", 23)} < {DOUBLE_CHARGE_REFUND_RATE}
-    ) as r
-    where refunded_at >= %(lo)s and refunded_at < %(hi)s
-"""
-
-# --------------------------------------------------------------------------------------------
 # Reviews
 
 _POSITIVE_TITLES = (
@@ -491,86 +269,55 @@ _NEGATIVE_BODIES = (
 _RATINGS = "array[5,5,5,5,5,5,5,5,5,4,4,4,4,4,3,3,2,1,1,1]"
 _LOW_RATINGS = "array[1,1,1,2,2,2,3,3,4,5]"
 
-REVIEWS_SQL = f"""
-    with reviewed as (
-        select
-            p.order_id,
-            p.returned_at is not null as was_returned,
-            p.delivered_at + (2 + 8 * {_chance("p.order_id", 31)}) * interval '1 day'
-                as reviewed_at
-        from demo_meta.order_plans as p
-        where p.delivered_at is not null and p.deleted_at is null
-            and {_chance("p.order_id", 30)} < {REVIEW_RATE}
-    ),
-
-    rated as (
-        select
-            r.order_id,
-            item.product_id,
-            r.reviewed_at,
-            case when r.was_returned or {_chance("item.product_id", 32)} < 0.1
-                then ({_LOW_RATINGS})[1 + floor({_chance("r.order_id", 33)} * 10)::int]
-                else ({_RATINGS})[1 + floor({_chance("r.order_id", 33)} * 20)::int]
-            end as rating
-        from reviewed as r
-        cross join lateral (
-            select i.product_id from shop.order_items as i
-            where i.order_id = r.order_id order by i.id limit 1
-        ) as item
-        where r.reviewed_at >= %(lo)s and r.reviewed_at < %(hi)s
-    ),
-
-    written as (
-        select
-            *,
-            case
-                when rating >= 4 then {_pick("order_id", 34, _POSITIVE_TITLES)}
-                when rating = 3 then {_pick("order_id", 34, _NEUTRAL_TITLES)}
-                else {_pick("order_id", 34, _NEGATIVE_TITLES)}
-            end as title,
-            case
-                when rating >= 4 then {_pick("order_id", 35, _POSITIVE_BODIES)}
-                when rating = 3 then {_pick("order_id", 35, _NEUTRAL_BODIES)}
-                else {_pick("order_id", 35, _NEGATIVE_BODIES)}
-            end as body,
-            {_chance("order_id", 36)} as mess
-        from rated
-    )
-
-    insert into {SCHEMA}.reviews (
-        review_id, order_id, product_id, rating, title, body, created_at, updated_at
-    )
-    select
-        {_object_id("rv", "order_id", "'review'")},
-        order_id,
-        product_id,
-        rating,
-        -- Free text as forms collect it: no title, padding, trailing newlines, a blank body.
-        case when mess < 0.15 then null when mess < 0.25 then title || '  ' else title end,
-        case
-            when mess < 0.05 then null
-            when mess < 0.08 then '   '
-            when mess < 0.18 then '  ' || body
-            when mess < 0.28 then body || E'\\n\\n'
-            when mess < 0.32 then E'\\t' || replace(body, ' ', '  ') || ' '
-            else body
-        end,
-        date_trunc('second', reviewed_at),
-        date_trunc('second', reviewed_at)
-    from written
-"""
 
 # A few customers come back days later and edit their review, up or down.
-REVIEW_EDITS_SQL = f"""
-    update {SCHEMA}.reviews
-    set rating = case when {_chance("review_id", 41)} < 0.5
-            then least(5, rating + 1) else greatest(1, rating - 2) end,
-        body = coalesce(body, '') || case when {_chance("review_id", 41)} < 0.5
-            then ' UPDATE: support sorted it out quickly, raising my rating.'
-            else ' UPDATE: it broke after a couple of weeks.' end,
-        updated_at = date_trunc('second', created_at
-            + (1 + 5 * {_chance("review_id", 42)}) * interval '1 day')
-    where {_chance("review_id", 40)} < {REVIEW_EDIT_RATE}
-        and created_at + (1 + 5 * {_chance("review_id", 42)}) * interval '1 day' >= %(lo)s
-        and created_at + (1 + 5 * {_chance("review_id", 42)}) * interval '1 day' < %(hi)s
-"""
+
+
+# --------------------------------------------------------------------------------------------
+# The statements, in sql/*.sql: PostgreSQL with Jinja expressions for the settings above and
+# the SQL helpers (chance, pick, object_id), rendered once, at import.
+
+SQL_DIR = Path(__file__).with_name("sql")
+
+
+def _statement(name: str, **extra: str) -> str:
+    """The SQL of ``sql/<name>.sql`` rendered with this module's settings and helpers. The
+    psycopg parameters (``%(lo)s``, ``%(hi)s``, ``%(seed)s``) stay for ``execute`` to bind."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
+    template = environment.from_string((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+    return template.render(
+        schema=SCHEMA,
+        chance=_chance,
+        pick=_pick,
+        object_id=_object_id,
+        failure_codes=FAILURE_CODES,
+        review_rate=REVIEW_RATE,
+        review_edit_rate=REVIEW_EDIT_RATE,
+        double_charge_rate=DOUBLE_CHARGE_RATE,
+        double_charge_refund_rate=DOUBLE_CHARGE_REFUND_RATE,
+        declined_before_paying_rate=DECLINED_BEFORE_PAYING_RATE,
+        declined_never_paid_rate=DECLINED_NEVER_PAID_RATE,
+        partial_return_rate=PARTIAL_RETURN_RATE,
+        ratings=_RATINGS,
+        low_ratings=_LOW_RATINGS,
+        positive_titles=_POSITIVE_TITLES,
+        neutral_titles=_NEUTRAL_TITLES,
+        negative_titles=_NEGATIVE_TITLES,
+        positive_bodies=_POSITIVE_BODIES,
+        neutral_bodies=_NEUTRAL_BODIES,
+        negative_bodies=_NEGATIVE_BODIES,
+        **extra,
+    )
+
+
+_DELIVERY = _statement("ad_spend_delivery")
+AD_SPEND_REPORTED_SQL = _statement("ad_spend_reported", ad_spend_delivery=_DELIVERY)
+AD_SPEND_RESTATED_SQL = _statement("ad_spend_restated", ad_spend_delivery=_DELIVERY)
+CHARGES_SQL = _statement("charges")
+REFUNDS_SQL = _statement("refunds")
+REVIEWS_SQL = _statement("reviews")
+REVIEW_EDITS_SQL = _statement("review_edits")
