@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .access import analyst_connection
 from .paths import PROJECT_DIR, Paths
 
 # The shop tables the ingest figure is about: the big ones, millions of rows at scale 10.
@@ -506,10 +507,9 @@ def work_dbt_sql(folder: Path, paths: Paths) -> dict[str, Any]:
 
 def work_serving(folder: Path, paths: Paths) -> dict[str, Any]:
     """Each saved-query view read in full ``SERVING_QUERIES`` times; the worst view's p95."""
-    import duckdb
 
     latencies: dict[str, float] = {}
-    with duckdb.connect(str(paths.serving), read_only=True) as db:
+    with analyst_connection(paths.serving) as db:
         views = [
             f"{schema}.{name}"
             for schema, name in db.execute(

@@ -26,6 +26,15 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 
+from .access import (
+    ANALYST_LOCK_SQL,
+    analyst_connection,
+    jdbc_properties,
+    jdbc_url,
+    restrict_umask,
+    secure_home,
+    sqlalchemy_url,
+)
 from .paths import PROJECT_DIR, Paths
 from .sources import RECONCILERS, SOURCES, destination
 
@@ -45,9 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     _configure_logging(args.verbose)
     os.chdir(PROJECT_DIR)  # dlt reads .dlt/config.toml from the working directory
+    restrict_umask()  # every file the command creates is owner-only until secure_home
     paths = Paths.from_env(args.home).ensure()
     try:
         args.handler(args, paths)
+        secure_home(paths)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -82,7 +93,7 @@ def cmd_demo(args: argparse.Namespace, paths: Paths) -> None:
     home = "" if paths == Paths.from_env() else f" --home {_relative(paths.home)}"
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Query the marts with:")
     print(
-        f"  .venv/bin/duckdb -readonly {_relative(paths.serving)} "
+        f"  .venv/bin/duckdb -readonly -cmd {ANALYST_LOCK_SQL!r} {_relative(paths.serving)} "
         "-c 'select * from sales.fct_orders limit 5'"
     )
     print(
@@ -190,8 +201,10 @@ def cmd_publish(args: argparse.Namespace, paths: Paths) -> None:
         print(f"  {view:<40} {'view':>17}")
     serving = _relative(report.path)
     print(f"BI tools: open {serving} read-only (it is replaced atomically on each publish):")
-    print(f"  .venv/bin/duckdb -readonly {serving}")
-    print(f"  JDBC (DBeaver): jdbc:duckdb:{report.path} with property duckdb.read_only=true")
+    print(f"  .venv/bin/duckdb -readonly -cmd {ANALYST_LOCK_SQL!r} {serving}")
+    properties = ", ".join(f"{name}={value}" for name, value in jdbc_properties().items())
+    print(f"  JDBC (DBeaver): {jdbc_url(report.path)} with properties {properties}")
+    print(f"  SQLAlchemy: {sqlalchemy_url(report.path)}")
 
 
 def cmd_reverse_etl(args: argparse.Namespace, paths: Paths) -> None:
@@ -333,7 +346,7 @@ def _print_headline_metrics(paths: Paths) -> None:
     (MetricFlow's saved queries), so the demo shows what a BI tool would show."""
     import duckdb
 
-    with duckdb.connect(str(paths.serving), read_only=True) as conn:
+    with analyst_connection(paths.serving) as conn:
         try:
             first, last, revenue, orders, aov, sessions, conversion, roas = conn.execute(
                 HEADLINE_SQL

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from .access import analyst_connection
 from .paths import Paths
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _flags_from_marts(paths: Paths, threshold: Decimal) -> dict[int, dict[str, A
             f"no serving file at {paths.serving}: run `warehouse run` (or `warehouse publish` "
             "after a green build) first; reverse ETL only pushes flags from a published build"
         )
-    with duckdb.connect(str(paths.serving), read_only=True) as conn:
+    with analyst_connection(paths.serving) as conn:
         try:
             rows = conn.execute(
                 "select customer_id, customer_segment, lifetime_value"
