@@ -10,6 +10,7 @@
     warehouse publish              write serving.duckdb (marts + metric views) for BI tools
     warehouse reverse-etl          push customer segments and flags to the shop's crm schema
     warehouse query SQL            run SQL on the warehouse and print the result
+    warehouse forget --customer ID erase a customer's PII everywhere (docs/security.md)
 
 ``--home DIR`` (or ``$WAREHOUSE_HOME``) chooses where the warehouse keeps its files.
 """
@@ -215,6 +216,12 @@ def cmd_reverse_etl(args: argparse.Namespace, paths: Paths) -> None:
         return f"{report.customers:,} customers, {report.changed:,} changed in {report.table}"
 
     _step("reverse ETL", action)
+
+
+def cmd_forget(args: argparse.Namespace, paths: Paths) -> None:
+    from .erasure import forget
+
+    _step(f"forget customer {args.customer}", lambda: forget(paths, args.customer).summary())
 
 
 def cmd_docs(args: argparse.Namespace, paths: Paths) -> None:
@@ -517,6 +524,12 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
     docs.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     docs.set_defaults(handler=cmd_docs)
+
+    forget = commands.add_parser(
+        "forget", help="erase a customer's PII from the warehouse, serving file, crm and state"
+    )
+    forget.add_argument("--customer", type=int, required=True, help="the shop's customer id")
+    forget.set_defaults(handler=cmd_forget)
 
     query = commands.add_parser("query", help="run SQL on the warehouse (read-only)")
     query.add_argument("sql")

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from .access import analyst_connection
+from .erasure import erased_customers
 from .paths import Paths
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,12 @@ def reverse_etl(paths: Paths) -> ReverseEtlReport:
     threshold = Decimal(str(_setting("high_value_min_lifetime_value", 4000)))
     if schema == "shop":
         raise ReverseEtlError("reverse ETL must not write to the application's schema `shop`")
-    flags = _flags_from_marts(paths, threshold)
+    erased = erased_customers(paths)  # forgotten customers never go back to the CRM
+    flags = {
+        key: value
+        for key, value in _flags_from_marts(paths, threshold).items()
+        if key not in erased
+    }
     dsn = _crm_dsn(paths)
     current = _current_flags(dsn, schema, table)
     now = datetime.now(UTC)

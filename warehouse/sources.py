@@ -57,7 +57,13 @@ def shop_dsn(paths: Paths) -> str:
 def shop(paths: Paths) -> Iterator[DltSource]:
     from ingestion.shop import shop as shop_source
 
-    yield shop_source(credentials=shop_dsn(paths))
+    from .erasure import SUPPRESSED_RESOURCE, erased_customers, suppress
+
+    source = shop_source(credentials=shop_dsn(paths))
+    # Customers who asked to be forgotten stay forgotten, whatever a load replays.
+    if SUPPRESSED_RESOURCE[0] in source.resources:
+        suppress(source.resources[SUPPRESSED_RESOURCE[0]], erased_customers(paths))
+    yield source
 
 
 @contextmanager
