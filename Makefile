@@ -60,7 +60,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
-test: $(STAMP) $(CHROMIUM) lint ## Everything CI runs: lint, pytest, a full dbt build on test-scale data, the Spark build
+# Debian's PostgreSQL server, for the `sslmode = verify-full` test (the embedded one has no SSL).
+DEBIAN_POSTGRES := /usr/share/doc/postgresql
+
+$(DEBIAN_POSTGRES):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql
+
+test: $(STAMP) $(CHROMIUM) $(DEBIAN_POSTGRES) lint ## Everything CI runs: lint, pytest, a full dbt build on test-scale data, the Spark build
 	$(BIN)/pytest
 	$(BIN)/warehouse --home var/test-build demo --scale $(TEST_SCALE) --reset
 	$(BIN)/warehouse --home var/test-build demo stop

@@ -36,6 +36,7 @@ from .access import (
     secure_home,
     sqlalchemy_url,
 )
+from .encryption import check_encryption
 from .paths import PROJECT_DIR, Paths
 from .sources import RECONCILERS, SOURCES, destination
 
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     restrict_umask()  # every file the command creates is owner-only until secure_home
     paths = Paths.from_env(args.home).ensure()
     try:
+        check_encryption()  # a configured key must never mean files written in clear
         args.handler(args, paths)
         secure_home(paths)
     except KeyboardInterrupt:
@@ -194,6 +196,10 @@ def cmd_publish(args: argparse.Namespace, paths: Paths) -> None:
         return _describe_publish(published[0])
 
     _step("publish", action)
+    from .analytics_endpoint import enabled, publish_analytics
+
+    if enabled():  # the analyst tier over the network, from the file just published
+        _step("publish analytics endpoint", lambda: publish_analytics(paths).summary())
     report = published[0]
     if args.command == "publish":  # `run` and `demo` list the marts themselves
         for name, rows in report.tables.items():

@@ -94,11 +94,12 @@ def _setting(name: str, default: Any) -> Any:
 def _crm_dsn(paths: Paths) -> str:
     import dlt
 
+    from .postgres_tls import with_tls
     from .sources import shop_dsn
 
     # dlt.secrets, not dlt.config: values read as config are written into dlt's traces.
     configured = dlt.secrets.get("destination.crm.credentials")
-    return str(configured) if configured else shop_dsn(paths)
+    return with_tls(str(configured)) if configured else shop_dsn(paths)
 
 
 def _flags_from_marts(paths: Paths, threshold: Decimal) -> dict[int, dict[str, Any]]:

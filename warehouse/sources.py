@@ -69,8 +69,9 @@ def shop(paths: Paths) -> Iterator[DltSource]:
 @contextmanager
 def api(name: str, paths: Paths) -> Iterator[DltSource]:
     """A third-party API source (payments, marketing, reviews). Without a configured
-    ``[sources.<name>] base_url``, the demo's API server serves the demo database for the
-    length of the run, and the pipeline uses the demo token."""
+    ``[sources.<name>] base_url``, the demo's API server serves the demo database over HTTPS
+    (a certificate from the demo's local CA, ``<home>/tls``) for the length of the run, and the
+    pipeline uses the demo token and trusts that CA."""
     import importlib
 
     import dlt
@@ -80,9 +81,12 @@ def api(name: str, paths: Paths) -> Iterator[DltSource]:
         yield source()
         return
     from demo.api.server import DEMO_TOKEN, demo_behaviour, running
+    from demo.tls import local_ca
 
-    with running(shop_dsn(paths), demo_behaviour(), source=name) as server:
-        yield source(base_url=server.url, token=DEMO_TOKEN)
+    # Over HTTPS, as a vendor's API is: the pipeline trusts the demo's own CA and nothing else.
+    tls = local_ca(paths.home / "tls")
+    with running(shop_dsn(paths), demo_behaviour(), source=name, tls=tls) as server:
+        yield source(base_url=server.url, token=DEMO_TOKEN, ca_bundle=str(tls.ca_bundle))
 
 
 @contextmanager
