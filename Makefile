@@ -60,11 +60,18 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
+# Debian's PostgreSQL server, for the `sslmode = verify-full` test (the embedded one has no SSL).
+DEBIAN_POSTGRES := /usr/share/doc/postgresql
+
+$(DEBIAN_POSTGRES):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql
+
 # The edit loop: lint, then every test not marked slow (no end-to-end build, no browser).
 check: $(STAMP) lint ## Lint and the fast tests (pytest -m "not slow"), for the edit loop
 	$(BIN)/pytest -m "not slow" -q
 
-test: $(STAMP) $(CHROMIUM) lint ## Everything CI runs: lint, pytest, a full dbt build on test-scale data, the Spark build
+test: $(STAMP) $(CHROMIUM) $(DEBIAN_POSTGRES) lint ## Everything CI runs: lint, pytest, a full dbt build on test-scale data, the Spark build
 	$(BIN)/pytest
 	$(BIN)/warehouse --home var/test-build demo --scale $(TEST_SCALE) --reset
 	$(BIN)/warehouse --home var/test-build demo stop

@@ -21,22 +21,25 @@ CREDENTIALS_KEY = "sources.shop.credentials"
 
 
 def configured_dsn() -> str | None:
-    """Return the shop credentials from dlt configuration (env or secrets.toml), if any.
+    """Return the shop credentials from dlt configuration (env or secrets.toml), if any, with
+    the ``[postgres]`` TLS settings (warehouse.postgres_tls).
 
     Read through ``dlt.secrets``, not ``dlt.config``: dlt records every value it resolves and
     writes the non-secret ones into the next pipeline's trace (``trace.pickle`` in the working
     folder), so a password read as config would be saved there in clear.
     """
+    from warehouse.postgres_tls import with_tls
+
     value = dlt.secrets.get(CREDENTIALS_KEY)
     if value is None:
         return None
     if isinstance(value, str):
-        return value
+        return with_tls(value)
     # A TOML table (drivername, host, ...) resolves to a mapping; turn it into a URL.
     from dlt.common.configuration.specs import ConnectionStringCredentials
 
     credentials = ConnectionStringCredentials(dict(value))
-    return credentials.to_native_representation()
+    return with_tls(credentials.to_native_representation())
 
 
 def embedded_dsn(data_dir: Path) -> str:

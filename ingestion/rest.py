@@ -20,6 +20,7 @@ from dlt.sources import DltResource
 from dlt.sources.helpers.requests import Client, HTTPError, RequestException, Session
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import EndpointResource, RESTAPIConfig, rest_api_resources
+from requests.exceptions import SSLError
 
 from .errors import SourceError
 
@@ -40,6 +41,7 @@ def api_resources(
     token: str | None,
     paginator: BasePaginator,
     resources: list[EndpointResource],
+    ca_bundle: str | None = None,
 ) -> list[DltResource]:
     """dlt resources for ``resources`` of one API, merged into the destination on their keys.
 
@@ -51,6 +53,8 @@ def api_resources(
         paginator: how the API pages its lists.
         resources: one ``rest_api`` resource per endpoint, each with its ``primary_key`` and
             ``incremental`` cursor.
+        ca_bundle: a PEM file of the CAs that verify the API's certificate; None: the
+            system's. Verification is never switched off: an untrusted certificate fails.
     """
     if not base_url or urlsplit(base_url).scheme not in ("http", "https"):
         problem = f"base_url {base_url!r} is not an http(s) URL" if base_url else "no base_url"
@@ -66,7 +70,7 @@ def api_resources(
             "base_url": base_url,
             "auth": {"type": "bearer", "token": token},
             "paginator": paginator,
-            "session": _explaining_session(source),
+            "session": _explaining_session(source, ca_bundle),
         },
         # Parquet, not dlt's default INSERT statements for DuckDB: loading 100k records
         # takes about a second instead of twenty.
@@ -123,7 +127,7 @@ def incremental_resource(
     }
 
 
-def _explaining_session(source: str) -> Session:
+def _explaining_session(source: str, ca_bundle: str | None = None) -> Session:
     """A dlt requests session (retries per ``[runtime]``) whose final failures, once retries
     are spent, become an ``ApiSourceError`` naming the source and what to fix.
 
@@ -134,10 +138,20 @@ def _explaining_session(source: str) -> Session:
     send_with_retries = session.send
 
     def send(request: Any, **kwargs: Any) -> Any:
+        if ca_bundle:
+            # Per request: requests lets REQUESTS_CA_BUNDLE (from the environment) override a
+            # session's `verify`, and the configured CA must win.
+            kwargs["verify"] = ca_bundle
         try:
             return send_with_retries(request, **kwargs)
         except HTTPError as exc:
             raise _explain_status(source, exc) from None
+        except SSLError as exc:
+            raise ApiSourceError(
+                f"{source} source: the API at {_public_url(request.url)} did not prove who it "
+                f"is over TLS ({_tls_reason(exc)}). If it uses a private CA, set "
+                f"[sources.{source}] ca_bundle to that CA's PEM file."
+            ) from None
         except RequestException as exc:
             url = _public_url(request.url)
             raise ApiSourceError(
@@ -149,6 +163,13 @@ def _explaining_session(source: str) -> Session:
 
     session.send = send  # type: ignore[method-assign]
     return session
+
+
+def _tls_reason(exc: SSLError) -> str:
+    """The certificate problem in OpenSSL's words, e.g. ``certificate verify failed: ...``."""
+    text = str(exc)
+    start = text.find("certificate verify failed")
+    return text[start:].split(" (_ssl")[0].rstrip("')") if start >= 0 else type(exc).__name__
 
 
 def _explain_status(source: str, exc: HTTPError) -> ApiSourceError:

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from warehouse.access import sqlalchemy_url
 from warehouse.dbt import mart_relations
 from warehouse.paths import PROJECT_DIR, Paths
 
@@ -104,7 +105,7 @@ def test_sqlalchemy_url_reads_the_serving_file_read_only(built_demo_home: Path) 
     views answer, and the connection cannot write."""
     import sqlalchemy
 
-    url = f"duckdb:///{built_demo_home / 'serving.duckdb'}?access_mode=read_only"
+    url = sqlalchemy_url(built_demo_home / "serving.duckdb")
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.connect() as conn:

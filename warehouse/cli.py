@@ -10,6 +10,7 @@
     warehouse publish              write serving.duckdb (marts + metric views) for BI tools
     warehouse reverse-etl          push customer segments and flags to the shop's crm schema
     warehouse query SQL            run SQL on the warehouse and print the result
+    warehouse forget --customer ID erase a customer's PII everywhere (docs/security.md)
 
 ``--home DIR`` (or ``$WAREHOUSE_HOME``) chooses where the warehouse keeps its files.
 
@@ -27,6 +28,8 @@ import warnings
 from collections.abc import Sequence
 
 from . import commands
+from .access import restrict_umask, secure_home
+from .encryption import check_encryption
 from .errors import is_user_error, reason
 from .paths import PROJECT_DIR, Paths
 from .sources import SOURCES
@@ -44,9 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     _configure_logging(args.verbose)
     os.chdir(PROJECT_DIR)  # dlt reads .dlt/config.toml from the working directory
+    restrict_umask()  # every file the command creates is owner-only until secure_home
     paths = Paths.from_env(args.home).ensure()
     try:
+        check_encryption()  # a configured key must never mean files written in clear
         args.handler(args, paths)
+        secure_home(paths)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -164,6 +170,12 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
     docs.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     docs.set_defaults(handler=commands.cmd_docs)
+
+    forget = subcommands.add_parser(
+        "forget", help="erase a customer's PII from the warehouse, serving file, crm and state"
+    )
+    forget.add_argument("--customer", type=int, required=True, help="the shop's customer id")
+    forget.set_defaults(handler=commands.cmd_forget)
 
     query = subcommands.add_parser("query", help="run SQL on the warehouse (read-only)")
     query.add_argument("sql")

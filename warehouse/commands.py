@@ -129,6 +129,10 @@ def cmd_publish(args: argparse.Namespace, paths: Paths) -> None:
         return report.describe_publish(published[0])
 
     report.step("publish", action)
+    from .analytics_endpoint import enabled, publish_analytics
+
+    if enabled():  # the analyst tier over the network, from the file just published
+        report.step("publish analytics endpoint", lambda: publish_analytics(paths).summary())
     report.print_published(published[0], list_tables=args.command == "publish")
 
 
@@ -140,6 +144,12 @@ def cmd_reverse_etl(args: argparse.Namespace, paths: Paths) -> None:
         return f"{outcome.customers:,} customers, {outcome.changed:,} changed in {outcome.table}"
 
     report.step("reverse ETL", action)
+
+
+def cmd_forget(args: argparse.Namespace, paths: Paths) -> None:
+    from .erasure import forget
+
+    report.step(f"forget customer {args.customer}", lambda: forget(paths, args.customer).summary())
 
 
 def cmd_docs(args: argparse.Namespace, paths: Paths) -> None:
@@ -185,6 +195,7 @@ def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
     # A new world makes the warehouse built from the old one (and its pipelines' cursors)
     # meaningless: start it afresh rather than merge two companies' histories.
     paths.duckdb.unlink(missing_ok=True)
+    paths.governance.unlink(missing_ok=True)  # its customer ids were the old world's people
     for folder in (paths.pipelines, paths.lake, paths.lake_pipelines, paths.spark):
         shutil.rmtree(folder, ignore_errors=True)
     return f"scale {scale}, seed {seed}; " + report.counts(summary.counts) + "; warehouse reset"

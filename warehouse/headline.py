@@ -40,13 +40,14 @@ def headline_metrics(paths: Paths) -> Headline | None:
     import duckdb
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
+    from .access import analyst_connection
     from .serving import semantic_engine
 
     loaded = semantic_engine(paths.dbt_target / "semantic_manifest.json")
     if loaded is None:
         return None
     engine, _ = loaded
-    with duckdb.connect(str(paths.serving), read_only=True) as conn:
+    with analyst_connection(paths.serving) as conn:
         try:
             (last,) = conn.execute(f"select max(metric_time__day) from {DAILY_VIEW}").fetchone()
         except duckdb.CatalogException:  # no saved queries published: nothing to show

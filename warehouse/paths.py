@@ -33,6 +33,12 @@ class Paths:
         return self.home / "serving.duckdb"
 
     @property
+    def governance(self) -> Path:
+        """The erasure audit table and suppression list (``warehouse forget``): kept apart from
+        the warehouse so that resetting or rebuilding the warehouse never forgets it."""
+        return self.home / "governance.duckdb"
+
+    @property
     def postgres(self) -> Path:
         """Data folder of the embedded demo PostgreSQL (when no shop credentials are set)."""
         return self.home / "postgres"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .access import ANALYST_LOCK_SQL, jdbc_properties, jdbc_url, sqlalchemy_url
 from .paths import PROJECT_DIR, Paths
 
 if TYPE_CHECKING:
@@ -55,8 +56,10 @@ def print_published(report: PublishReport, list_tables: bool) -> None:
         print(f"  {view:<40} {'view':>17}")
     serving = relative(report.path)
     print(f"BI tools: open {serving} read-only (it is replaced atomically on each publish):")
-    print(f"  .venv/bin/duckdb -readonly {serving}")
-    print(f"  JDBC (DBeaver): jdbc:duckdb:{report.path} with property duckdb.read_only=true")
+    print(f"  .venv/bin/duckdb -readonly -cmd {ANALYST_LOCK_SQL!r} {serving}")
+    properties = ", ".join(f"{name}={value}" for name, value in jdbc_properties().items())
+    print(f"  JDBC (DBeaver): {jdbc_url(report.path)} with properties {properties}")
+    print(f"  SQLAlchemy: {sqlalchemy_url(report.path)}")
 
 
 def print_marts(paths: Paths) -> None:
@@ -99,7 +102,7 @@ def print_next_steps(paths: Paths, seconds: float) -> None:
     home = "" if paths == Paths.from_env() else f" --home {relative(paths.home)}"
     print(f"\nDone in {seconds:.1f} s. Query the marts with:")
     print(
-        f"  .venv/bin/duckdb -readonly {relative(paths.serving)} "
+        f"  .venv/bin/duckdb -readonly -cmd {ANALYST_LOCK_SQL!r} {relative(paths.serving)} "
         "-c 'select * from sales.fct_orders limit 5'"
     )
     print(

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from .access import analyst_connection
+from .erasure import erased_customers
 from .errors import WarehouseError
 from .paths import Paths
 
@@ -59,7 +61,8 @@ def reverse_etl(paths: Paths) -> ReverseEtlReport:
     table = str(_setting("table", "customer_flags"))
     if schema == "shop":
         raise ReverseEtlError("reverse ETL must not write to the application's schema `shop`")
-    flags = _flags_from_marts(paths)
+    erased = erased_customers(paths)  # forgotten customers never go back to the CRM
+    flags = {key: value for key, value in _flags_from_marts(paths).items() if key not in erased}
     dsn = _crm_dsn(paths)
     current = _current_flags(dsn, schema, table)
     now = datetime.now(UTC)
@@ -87,11 +90,12 @@ def _setting(name: str, default: Any) -> Any:
 def _crm_dsn(paths: Paths) -> str:
     import dlt
 
+    from .postgres_tls import with_tls
     from .sources import shop_dsn
 
     # dlt.secrets, not dlt.config: values read as config are written into dlt's traces.
     configured = dlt.secrets.get("destination.crm.credentials")
-    return str(configured) if configured else shop_dsn(paths)
+    return with_tls(str(configured)) if configured else shop_dsn(paths)
 
 
 def _flags_from_marts(paths: Paths) -> dict[int, dict[str, Any]]:
@@ -103,7 +107,7 @@ def _flags_from_marts(paths: Paths) -> dict[int, dict[str, Any]]:
             f"no serving file at {paths.serving}: run `warehouse run` (or `warehouse publish` "
             "after a green build) first; reverse ETL only pushes flags from a published build"
         )
-    with duckdb.connect(str(paths.serving), read_only=True) as conn:
+    with analyst_connection(paths.serving) as conn:
         try:
             rows = conn.execute(
                 "select customer_id, customer_segment, lifetime_value, is_high_value"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .access import secure_serving
 from .errors import WarehouseError
 from .paths import Paths
 
@@ -81,6 +82,7 @@ def publish(
         _create_views(temporary, saved_queries)
         with temporary.open("rb") as written:
             os.fsync(written.fileno())
+        secure_serving(temporary)  # its tier's mode before anyone can open it by name
         os.replace(temporary, paths.serving)
     finally:
         for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):

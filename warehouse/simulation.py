@@ -80,13 +80,16 @@ def advance(dsn: str, home: Path, days: int) -> Summary:
 
 
 @contextmanager
-def api_server(dsn: str, source: str) -> Iterator[tuple[ApiServer, str]]:
+def api_server(dsn: str, source: str, home: Path) -> Iterator[tuple[ApiServer, str, Path]]:
     """The demo's vendor API over the shop database at ``dsn``, for the length of the block,
-    with the misbehaviour configured in ``[demo.api]``; yields the server and its token."""
+    with the misbehaviour configured in ``[demo.api]``, over HTTPS with a certificate of the
+    demo's own CA (kept under ``home``); yields the server, its token and the CA bundle."""
     from demo.api.server import DEMO_TOKEN, demo_behaviour, running
+    from demo.tls import local_ca
 
-    with running(dsn, demo_behaviour(), source=source) as server:
-        yield server, DEMO_TOKEN
+    tls = local_ca(home / "tls")
+    with running(dsn, demo_behaviour(), source=source, tls=tls) as server:
+        yield server, DEMO_TOKEN, tls.ca_bundle
 
 
 def log_folder(home: Path) -> Path:

@@ -58,14 +58,21 @@ def shop_dsn(paths: Paths) -> str:
 def shop(paths: Paths) -> Iterator[DltSource]:
     from ingestion.shop import shop as shop_source
 
-    yield shop_source(credentials=shop_dsn(paths))
+    from .erasure import SUPPRESSED_RESOURCE, erased_customers, suppress
+
+    source = shop_source(credentials=shop_dsn(paths))
+    # Customers who asked to be forgotten stay forgotten, whatever a load replays.
+    if SUPPRESSED_RESOURCE[0] in source.resources:
+        suppress(source.resources[SUPPRESSED_RESOURCE[0]], erased_customers(paths))
+    yield source
 
 
 @contextmanager
 def api(name: str, paths: Paths) -> Iterator[DltSource]:
     """A third-party API source (payments, marketing, reviews). Without a configured
-    ``[sources.<name>] base_url``, the demo's API server serves the demo database for the
-    length of the run, and the pipeline uses the demo token."""
+    ``[sources.<name>] base_url``, the demo's API server serves the demo database over HTTPS
+    (a certificate from the demo's local CA, ``<home>/tls``) for the length of the run, and the
+    pipeline uses the demo token and trusts that CA."""
     import importlib
 
     import dlt
@@ -76,8 +83,9 @@ def api(name: str, paths: Paths) -> Iterator[DltSource]:
         return
     from .simulation import api_server
 
-    with api_server(shop_dsn(paths), source=name) as (server, token):
-        yield source(base_url=server.url, token=token)
+    # Over HTTPS, as a vendor's API is: the pipeline trusts the demo's own CA and nothing else.
+    with api_server(shop_dsn(paths), name, paths.home) as (server, token, ca_bundle):
+        yield source(base_url=server.url, token=token, ca_bundle=str(ca_bundle))
 
 
 @contextmanager

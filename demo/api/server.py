@@ -25,6 +25,7 @@ import logging
 import math
 import queue
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import psycopg
 
 from ..errors import DemoError
+from ..tls import TlsFiles
 from .answers import _Answer, _date, _decode_cursor, _encode_cursor, _error, _integer, _timestamp
 from .behaviour import DEMO_TOKEN, BadRequest, Behaviour, LoggedRequest
 from .data import SCHEMA
@@ -57,8 +59,11 @@ class ApiServer:
     Use ``running(...)`` rather than starting and stopping it by hand.
     """
 
-    def __init__(self, dsn: str, behaviour: Behaviour | None = None) -> None:
+    def __init__(
+        self, dsn: str, behaviour: Behaviour | None = None, tls: TlsFiles | None = None
+    ) -> None:
         self.dsn = dsn
+        self.tls = tls
         self.behaviour = behaviour or Behaviour()
         self.requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
@@ -68,6 +73,13 @@ class ApiServer:
         self._connections: list[psycopg.Connection] = []
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.api = self
+        if tls is not None:  # HTTPS: the handshake happens in the handler's thread
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_cert_chain(tls.certificate, tls.key)
+            self._httpd.socket = context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread: threading.Thread | None = None
         self._routes: dict[str, Callable[[psycopg.Connection, dict[str, str]], _Answer]] = {
             "/v1/charges": lambda conn, query: self._stripe_list(conn, query, STRIPE["charges"]),
@@ -79,9 +91,9 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:54321`` (endpoints are under ``/v1``)."""
+        """The base URL, e.g. ``https://127.0.0.1:54321`` (endpoints are under ``/v1``)."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def start(self) -> ApiServer:
         self._thread = threading.Thread(
@@ -332,9 +344,13 @@ class ApiServer:
 
 @contextmanager
 def running(
-    dsn: str, behaviour: Behaviour | None = None, source: str | None = None
+    dsn: str,
+    behaviour: Behaviour | None = None,
+    source: str | None = None,
+    tls: TlsFiles | None = None,
 ) -> Iterator[ApiServer]:
-    """Serve the vendors' APIs over ``demo_api`` in ``dsn`` for the duration of the block.
+    """Serve the vendors' APIs over ``demo_api`` in ``dsn`` for the duration of the block
+    (over HTTPS with ``tls``: demo.tls.local_ca).
 
     ``source`` names the pipeline the server is started for, for the error raised when the
     database holds no demo data.
@@ -347,7 +363,7 @@ def running(
             f"the demo API would serve it, but the demo database has no {SCHEMA} schema. Run "
             "`warehouse demo generate`, or set base_url (and token) to read the real API."
         )
-    server = ApiServer(dsn, behaviour).start()
+    server = ApiServer(dsn, behaviour, tls).start()
     try:
         yield server
     finally:

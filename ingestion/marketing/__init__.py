@@ -31,6 +31,7 @@ __all__ = ["ApiSourceError", "marketing"]
 def marketing(
     base_url: str | None = dlt.config.value,
     token: str | None = dlt.secrets.value,
+    ca_bundle: str | None = None,
     page_size: int = MAX_PAGE_SIZE,
     updated_since: str = INITIAL_UPDATED_SINCE,
 ) -> list[DltResource]:
@@ -40,6 +41,8 @@ def marketing(
         base_url: the API root (``[sources.marketing] base_url``).
         token: an access token with read access to the ad account
             (``[sources.marketing] token``).
+        ca_bundle: the CA certificates (a PEM file) that verify the API's TLS certificate
+            (``[sources.marketing] ca_bundle``); unset: the system's trusted CAs.
         page_size: records per request.
         updated_since: ISO 8601 time to start the first load from (default: all history).
     """
@@ -59,4 +62,6 @@ def marketing(
         )
         for name, path in ENDPOINTS.items()
     ]
-    return api_resources("marketing", base_url, token, paginator, resources)
+    return api_resources(
+        "marketing", base_url, token, paginator, ca_bundle=ca_bundle, resources=resources
+    )

@@ -30,6 +30,7 @@ __all__ = ["ApiSourceError", "payments"]
 def payments(
     base_url: str | None = dlt.config.value,
     token: str | None = dlt.secrets.value,
+    ca_bundle: str | None = None,
     page_size: int = MAX_PAGE_SIZE,
     created_since: int = 0,
 ) -> list[DltResource]:
@@ -38,6 +39,8 @@ def payments(
     Args:
         base_url: the API root (``[sources.payments] base_url``), e.g. https://api.stripe.com.
         token: a secret or restricted key with read access (``[sources.payments] token``).
+        ca_bundle: the CA certificates (a PEM file) that verify the API's TLS certificate
+            (``[sources.payments] ca_bundle``); unset: the system's trusted CAs.
         page_size: objects per request; at most 100 on Stripe.
         created_since: unix time to start the first load from (0: all history).
     """
@@ -64,4 +67,6 @@ def payments(
         | {"write_disposition": merge}
         for name, path in ENDPOINTS.items()
     ]
-    return api_resources("payments", base_url, token, paginator, resources)
+    return api_resources(
+        "payments", base_url, token, paginator, ca_bundle=ca_bundle, resources=resources
+    )

@@ -32,6 +32,7 @@ __all__ = ["ApiSourceError", "reviews"]
 def reviews(
     base_url: str | None = dlt.config.value,
     token: str | None = dlt.secrets.value,
+    ca_bundle: str | None = None,
     page_size: int = MAX_PAGE_SIZE,
     updated_since: str = INITIAL_UPDATED_SINCE,
 ) -> list[DltResource]:
@@ -40,6 +41,8 @@ def reviews(
     Args:
         base_url: the API root (``[sources.reviews] base_url``).
         token: an API key of the review service (``[sources.reviews] token``).
+        ca_bundle: the CA certificates (a PEM file) that verify the API's TLS certificate
+            (``[sources.reviews] ca_bundle``); unset: the system's trusted CAs.
         page_size: reviews per page.
         updated_since: ISO 8601 time to start the first load from (default: all history).
     """
@@ -56,4 +59,6 @@ def reviews(
         # A rating-only review has neither; a small first load may have no text at all.
         columns={"title": "text", "body": "text"},
     )
-    return api_resources("reviews", base_url, token, paginator, [resource])
+    return api_resources(
+        "reviews", base_url, token, paginator, ca_bundle=ca_bundle, resources=[resource]
+    )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from warehouse.access import analyst_connection
 from warehouse.paths import PROJECT_DIR, Paths
 
 from .measure import API_SOURCES, SERVING_QUERIES, SHOP_TABLES
@@ -270,10 +271,8 @@ def work_dbt_sql(folder: Path, paths: Paths) -> dict[str, Any]:
 
 def work_serving(folder: Path, paths: Paths) -> dict[str, Any]:
     """Each saved-query view read in full ``SERVING_QUERIES`` times; the worst view's p95."""
-    import duckdb
-
     latencies: dict[str, float] = {}
-    with duckdb.connect(str(paths.serving), read_only=True) as db:
+    with analyst_connection(paths.serving) as db:
         views = [
             f"{schema}.{name}"
             for schema, name in db.execute(

@@ -1,0 +1,153 @@
+"""`warehouse forget`: a customer's PII leaves every file of the home and never comes back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+
+from demo.postgres import embedded_dsn
+from warehouse.paths import PROJECT_DIR
+
+PII_COLUMNS = ("email", "phone", "street_address", "first_name", "last_name")
+
+
+def _warehouse(home: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "warehouse.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=PROJECT_DIR,
+        env={**os.environ, **env},
+    )
+
+
+def _files_holding(home: Path, values: list[str]) -> dict[str, list[str]]:
+    """{value: files of the home whose bytes contain it}."""
+    found: dict[str, list[str]] = {value: [] for value in values}
+    for path in home.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            for value in values:
+                if value.encode() in data:
+                    found[value].append(str(path.relative_to(home)))
+    return {value: files for value, files in found.items() if files}
+
+
+def _unique_customer(warehouse: Path) -> tuple[int, dict[str, str]]:
+    """A customer whose email, phone, street address and full name are each theirs alone, so
+    finding one in a file means finding this person."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        row = conn.execute(
+            """
+            select id, email, phone, street_address, first_name, last_name
+            from raw_shop.customers as c
+            where email is not null and phone is not null and street_address is not null
+                and (select count(*) from raw_shop.customers as o
+                     where o.email = c.email or o.phone = c.phone
+                        or o.street_address = c.street_address
+                        or (o.first_name = c.first_name and o.last_name = c.last_name)) = 1
+                and email not like '%example.com'
+            order by id
+            limit 1
+            """
+        ).fetchone()
+    assert row is not None, "no customer with unique PII in the test world"
+    return row[0], dict(zip(PII_COLUMNS, row[1:], strict=True))
+
+
+@pytest.mark.slow
+def test_forget_erases_a_customer_from_every_file_and_replays(
+    built_demo_home: Path, shop_dsn: str, tmp_path: Path
+) -> None:
+    # A home of its own holding the demo's warehouse, serving file and dlt state; its shop is
+    # the demo's (a source system outside this home), its CRM a database of its own.
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in ("warehouse.duckdb", "serving.duckdb", "dlt", "target"):
+        source = built_demo_home / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, home / name)
+    env = {
+        "SOURCES__SHOP__CREDENTIALS": embedded_dsn(built_demo_home / "postgres"),
+        "DESTINATION__CRM__CREDENTIALS": shop_dsn,
+    }
+    customer, pii = _unique_customer(home / "warehouse.duckdb")
+    full_name = f"{pii['first_name']} {pii['last_name']}"
+    searched = [pii["email"], pii["phone"], pii["street_address"]]
+    reverse = _warehouse(home, "reverse-etl", env=env)
+    assert reverse.returncode == 0, reverse.stdout + reverse.stderr
+    with psycopg.connect(shop_dsn) as conn:
+        crm = "select count(*) from crm.customer_flags where customer_id = %s"
+        assert conn.execute(crm, [customer]).fetchone() == (1,)
+    # The control: before the erasure the bytes are there to be found (the raw table, dlt's
+    # loaded packages), so the search below can fail.
+    before = _files_holding(home, searched)
+    assert "warehouse.duckdb" in before.get(pii["email"], []), before
+
+    forget = _warehouse(home, "forget", "--customer", str(customer), env=env)
+    assert forget.returncode == 0, forget.stdout[-3000:] + forget.stderr[-3000:]
+
+    assert _files_holding(home, [*searched, full_name, pii["email"].lower()]) == {}
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        raw = conn.execute(
+            "select email, phone, street_address, city, postal_code, first_name, last_name"
+            " from raw_shop.customers where id = ?",
+            [customer],
+        ).fetchone()
+        assert raw == (None, None, None, None, None, "", "")
+        snapshot = conn.execute(
+            "select count(*), count(email_hash), count(city)"
+            " from snapshots.snp_shop__customers where customer_id = ?",
+            [customer],
+        ).fetchone()
+        assert snapshot[0] >= 1 and snapshot[1:] == (0, 0)
+        assert conn.execute(
+            "select email_hash from sales.dim_customers where customer_id = ?", [customer]
+        ).fetchone() == (None,)
+        # Rewritten: no freed block that could still hold the old values.
+        (free_blocks,) = conn.execute("select free_blocks from pragma_database_size()").fetchone()
+        assert free_blocks == 0
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as conn:
+        assert conn.execute(
+            "select email_hash from sales.dim_customers where customer_id = ?", [customer]
+        ).fetchone() == (None,)
+    with psycopg.connect(shop_dsn) as conn:
+        assert conn.execute(crm, [customer]).fetchone() == (0,)
+    with duckdb.connect(str(home / "governance.duckdb"), read_only=True) as conn:
+        who, when, status, erased = conn.execute(
+            "select requested_by, requested_at, status, erased from erasure_requests"
+            " where customer_id = ?",
+            [customer],
+        ).fetchone()
+    assert who and when and status == "done"
+    assert json.loads(erased)["warehouse rows"]["raw_shop.customers"] == 1
+
+    # A replay from scratch (raw dropped, dlt's folder gone) reloads every customer from the
+    # shop, which still has this one: the suppression list keeps the PII out, and reverse ETL
+    # does not push the customer back to the CRM.
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        conn.execute("drop schema raw_shop cascade")
+        conn.execute("drop schema if exists raw_shop_staging cascade")
+    shutil.rmtree(home / "dlt" / "shop")
+    replay = _warehouse(home, "ingest", "shop", env=env)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        (customers,) = conn.execute("select count(*) from raw_shop.customers").fetchone()
+        assert customers > 100
+        assert conn.execute(
+            "select email, phone, street_address from raw_shop.customers where id = ?",
+            [customer],
+        ).fetchone() == (None, None, None)
+    assert _files_holding(home / "dlt", searched) == {}
+    reverse = _warehouse(home, "reverse-etl", env=env)
+    assert reverse.returncode == 0, reverse.stdout + reverse.stderr
+    with psycopg.connect(shop_dsn) as conn:
+        assert conn.execute(crm, [customer]).fetchone() == (0,)
