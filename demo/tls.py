@@ -16,6 +16,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import DemoError
+
 log = logging.getLogger(__name__)
 
 # The names the server certificate is valid for: the demo servers listen on the loopback.
@@ -37,7 +39,7 @@ def local_ca(folder: Path) -> TlsFiles:
     if all(path.exists() for path in (files.ca_bundle, files.certificate, files.key)):
         return files
     if shutil.which("openssl") is None:
-        raise RuntimeError(
+        raise DemoError(
             "the demo serves its API over HTTPS with a local CA made by the `openssl` command, "
             "which is not installed: apt-get install openssl"
         )
@@ -76,4 +78,4 @@ def _openssl(*args: str | Path) -> None:
         ["openssl", *map(str, args)], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        raise RuntimeError(f"openssl {args[0]} failed: {result.stderr.strip()}")
+        raise DemoError(f"openssl {args[0]} failed: {result.stderr.strip()}")

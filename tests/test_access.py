@@ -19,6 +19,7 @@ from warehouse.access import (
     secure_home,
     sqlalchemy_url,
 )
+from warehouse.errors import WarehouseError
 from warehouse.paths import Paths
 
 # What a curious analyst tries on a locked connection; each must be refused.
@@ -163,5 +164,5 @@ def test_configured_groups_read_their_tier(paths: Paths, monkeypatch: pytest.Mon
     assert grp.getgrgid(paths.serving.stat().st_gid).gr_name == analysts
 
     monkeypatch.setenv("WAREHOUSE__ACCESS__ANALYSTS_GROUP", "no-such-group-here")
-    with pytest.raises(ValueError, match="'no-such-group-here' is not a group on this machine"):
+    with pytest.raises(WarehouseError, match="'no-such-group-here' is not a group on this machine"):
         secure_home(paths)

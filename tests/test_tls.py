@@ -12,7 +12,7 @@ from demo.api.server import DEMO_TOKEN, running
 from demo.tls import local_ca
 from ingestion.reviews import reviews
 from ingestion.runner import pipeline_for, run
-from warehouse.cli import _reason
+from warehouse.errors import reason as _reason
 from warehouse.paths import Paths
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from .errors import WarehouseError
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -95,7 +97,7 @@ def analyst_connection(path: Path) -> duckdb.DuckDBPyConnection:
     import duckdb
 
     if not path.exists():
-        raise FileNotFoundError(f"no DuckDB file at {path}: run `warehouse publish` first")
+        raise WarehouseError(f"no DuckDB file at {path}: run `warehouse publish` first")
     return duckdb.connect(str(path), config=dict(ANALYST_CONFIG))
 
 
@@ -133,7 +135,7 @@ def _group(setting: str) -> int | None:
     try:
         return grp.getgrnam(str(name)).gr_gid
     except KeyError:
-        raise ValueError(
+        raise WarehouseError(
             f"[warehouse.access] {setting} = {name!r} is not a group on this machine: create it "
             f"(groupadd {name}) or unset it"
         ) from None

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .access import analyst_connection
+from .errors import WarehouseError
 from .paths import Paths
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ _TYPES = {
 }
 
 
-class AnalyticsEndpointError(RuntimeError):
+class AnalyticsEndpointError(WarehouseError):
     """The endpoint could not be published; the previous ``analytics`` schema is unchanged."""
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from .errors import WarehouseError
+
 SECRET = "warehouse.encryption_key"
 
 
-class EncryptionUnavailable(RuntimeError):
+class EncryptionUnavailable(WarehouseError):
     """A key is configured but this DuckDB cannot write encrypted files securely."""
 
 

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .errors import WarehouseError
 from .paths import Paths
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ REBUILD_SELECTION = "stg_shop__customers+"
 AUDIT_TABLE = "erasure_requests"
 
 
-class ErasureError(RuntimeError):
+class ErasureError(WarehouseError):
     """An erasure could not finish; the request stays recorded and a rerun completes it."""
 
 
