@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.storages.configuration import FilesystemConfiguration
 
+from ..lake import query_loaded
 from .settings import (
     EVENT_FIELD_TYPES,
     EVENT_FIELDS,
@@ -552,17 +553,19 @@ def reconcile(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> Reconciliation
     if not load_ids or pipeline.default_schema_name is None:
         return Reconciliation(0, 0, 0, 0)
     loaded = set(pipeline.default_schema.data_table_names(seen_data_only=True))
-    dataset = pipeline.dataset()
     loads = ", ".join(_quoted(load_id) for load_id in load_ids)
 
     def per_file(table: str, name: str, value: str) -> dict[str, int]:
         if table not in loaded:
             return {}
-        rows = dataset(
+        rows = query_loaded(
+            pipeline,
             f"select {name} as file_name, {value} as n from {table}"
-            f" where _dlt_load_id in ({loads}) group by {name}"
-        ).fetchall()
-        return {file_name: int(n) for file_name, n in rows}
+            f" where _dlt_load_id in ({loads}) group by {name}",
+            table,
+        )
+        names, counts = rows["file_name"].to_pylist(), rows["n"].to_pylist()
+        return {file_name: int(n) for file_name, n in zip(names, counts, strict=True)}
 
     read = per_file(FILES_TABLE, "file_name", "sum(lines_read)")
     events = per_file(EVENTS_TABLE, "_file_name", "count(*)")
@@ -596,5 +599,5 @@ def loaded_file_names(pipeline: dlt.Pipeline) -> set[str]:
         return set()
     if FILES_TABLE not in pipeline.default_schema.data_table_names(seen_data_only=True):
         return set()
-    names = pipeline.dataset()(f"select file_name from {FILES_TABLE}").arrow()["file_name"]
+    names = query_loaded(pipeline, f"select file_name from {FILES_TABLE}", FILES_TABLE)["file_name"]
     return set(names.to_pylist())
