@@ -547,6 +547,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TABLE=N",
         help="pin a table at a version (repeatable), e.g. raw_shop.orders=3",
     )
+    lake_build.add_argument("--select", help="a dbt selection, e.g. +fct_orders (default: all)")
     lake_maintain = lake_actions.add_parser(
         "maintain", help="compact small files, then vacuum files no retained version reads"
     )

@@ -68,13 +68,20 @@ def _build(args: argparse.Namespace, paths: Paths) -> None:
     started = time.perf_counter()
     what = f"as of {args.as_of.isoformat()}" if args.as_of else "current"
     print(f"==> dbt build on DuckDB from the lake ({what})", flush=True)
-    result = build(paths, args.as_of, dict(args.versions or []))
+    result = build(paths, args.as_of, dict(args.versions or []), select=args.select)
     for table in result.tables:
         version = "absent" if table.version is None else f"version {table.version}"
         print(f"  {table.schema + '.' + table.table:<34} {version:<12} {len(table.files)} file(s)")
     print("Marts built:")
-    with duckdb.connect(str(result.duckdb), read_only=True) as conn:
+    # Not read-only: dbt's in-process connection to the file is still open, and DuckDB allows a
+    # second connection in one process only with the same configuration.
+    with duckdb.connect(str(result.duckdb)) as conn:
+        built = {
+            row[0] for row in conn.execute("select schema_name from duckdb_tables()").fetchall()
+        }
         for schema, table in mart_relations(Paths(result.home)):
+            if schema not in built:
+                continue
             (rows,) = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
             print(f"  {schema + '.' + table:<40} {rows:>12,} rows")
     print(f"    done in {time.perf_counter() - started:.1f} s. Query it read-only:")
