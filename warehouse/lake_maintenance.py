@@ -17,6 +17,7 @@ Settings: ``[lake] retention_hours`` (.dlt/config.toml, env ``LAKE__RETENTION_HO
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from .lake import table_uris
@@ -88,7 +89,7 @@ def vacuum(
         delta = DeltaTable(uri)
         files = len(delta.file_uris())
         removed = delta.vacuum(
-            retention_hours=int(keep),
+            retention_hours=math.ceil(keep),  # whole hours; rounding up keeps more, never less
             dry_run=False,
             # The retention is the project's setting, checked above; Delta would otherwise
             # refuse anything under the table's own default of a week.
