@@ -264,7 +264,8 @@ def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
     # A new world makes the warehouse built from the old one (and its pipelines' cursors)
     # meaningless: start it afresh rather than merge two companies' histories.
     paths.duckdb.unlink(missing_ok=True)
-    for folder in (paths.pipelines, paths.lake, paths.lake_pipelines, paths.spark):
+    lake = (paths.lake, paths.lake_pipelines, paths.lake_snapshots, paths.lake_builds)
+    for folder in (paths.pipelines, *lake, paths.spark):
         shutil.rmtree(folder, ignore_errors=True)
     return f"scale {scale}, seed {seed}; " + _counts(summary.counts) + "; warehouse reset"
 

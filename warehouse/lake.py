@@ -119,7 +119,7 @@ def _version_at(delta, as_of: datetime) -> int | None:
 def write_snapshot(paths: Paths, snapshots: list[TableSnapshot], label: str) -> Path:
     """Write ``snapshots`` as JSON lines for ``register_lake_sources`` (both engines read
     JSON): one line per table, then one per dataset's load log. Returns the file."""
-    folder = paths.home / "lake-snapshots"
+    folder = paths.lake_snapshots
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{label}.jsonl"
     root = lake_url(paths).rstrip("/")
@@ -230,7 +230,7 @@ def build(
 
     tables = snapshot(paths, as_of, versions)
     name = name or _build_name(as_of, versions)
-    build_paths = Paths(paths.home / "lake-builds" / name).ensure()
+    build_paths = Paths(paths.lake_builds / name).ensure()
     build_paths.duckdb.unlink(missing_ok=True)
     snapshot_file = write_snapshot(paths, tables, name)
     previous = {key: os.environ.get(key) for key in ("WAREHOUSE_LAKE_SNAPSHOT", "DBT_TARGET")}

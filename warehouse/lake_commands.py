@@ -76,11 +76,10 @@ def _build(args: argparse.Namespace, paths: Paths) -> None:
     # Not read-only: dbt's in-process connection to the file is still open, and DuckDB allows a
     # second connection in one process only with the same configuration.
     with duckdb.connect(str(result.duckdb)) as conn:
-        built = {
-            row[0] for row in conn.execute("select schema_name from duckdb_tables()").fetchall()
-        }
+        tables = "select schema_name, table_name from duckdb_tables()"
+        built = set(conn.execute(tables).fetchall())
         for schema, table in mart_relations(Paths(result.home)):
-            if schema not in built:
+            if (schema, table) not in built:  # outside a --select
                 continue
             (rows,) = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
             print(f"  {schema + '.' + table:<40} {rows:>12,} rows")
