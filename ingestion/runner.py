@@ -109,10 +109,8 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
         "%s: finishing the load package(s) of an interrupted run before extracting",
         pipeline.pipeline_name,
     )
-    if is_lake(pipeline):
-        pipeline.normalize(loader_file_format="parquet")
-    else:
-        pipeline.normalize()
+    # In the lake, the extracted schema already says Delta, which dlt writes only as parquet.
+    pipeline.normalize()
     info = pipeline.load()
     info.raise_on_failed_jobs()
     return list(info.loads_ids)

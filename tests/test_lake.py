@@ -226,12 +226,18 @@ def test_compaction_under_a_concurrent_reader_then_vacuum_keeps_retained_version
     reader.start()
     try:
         (report,) = compact(paths, ["raw_sensor.readings"])
+        deadline = time.monotonic() + 60
+        while not any(version == report.version_after for version, _, _ in seen):
+            assert time.monotonic() < deadline, "the reader never saw the compacted version"
+            time.sleep(0.01)
     finally:
         stop.set()
         reader.join()
     assert report.files_before == 60 and report.files_after == 1
     assert report.version_after == report.version_before + 1
-    assert seen and all(rows == distinct == expected for _, rows, distinct in seen), seen[:5]
+    # The reader read the version before and the version after, each whole: never a mix.
+    assert {version for version, _, _ in seen} == {report.version_before, report.version_after}
+    assert all(rows == distinct == expected for _, rows, distinct in seen), seen[:5]
 
     # A retention of an hour keeps every version of this test readable...
     (kept,) = vacuum(paths, 1, ["raw_sensor.readings"])
