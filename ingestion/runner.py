@@ -11,12 +11,13 @@ from pathlib import Path
 import dlt
 from dlt.sources import DltSource
 
+from .lake import is_lake
+
 # Where a pipeline lands its source: the DuckDB warehouse file (the default), or the lake:
-# immutable parquet files, one folder per dataset and table, for an engine such as Spark.
+# one Delta Lake table per source table, <lake>/<dataset>/<table>/ (docs/lakehouse.md).
 DESTINATIONS = ("duckdb", "lake")
-# dlt's filesystem layout, under <lake>/<dataset>/: one folder per table, the load id in each
-# file's name, e.g. raw_shop/orders/1795240800.123456.0a1b2c3d4e.parquet.
-LAKE_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
+# The lake's table format: Delta (transaction log in <table>/_delta_log/, parquet data files).
+LAKE_TABLE_FORMAT = "delta"
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def pipeline_for(source: str, duckdb_path: Path, pipelines_dir: Path) -> dlt.Pip
 
 
 def lake_pipeline_for(source: str, lake_url: str, pipelines_dir: Path) -> dlt.Pipeline:
-    """The dlt pipeline that lands ``source`` as parquet files under ``<lake_url>/raw_<source>``.
+    """The dlt pipeline that lands ``source`` as Delta tables under ``<lake_url>/raw_<source>``.
 
     ``lake_url`` is a local folder or a bucket URL (``s3://``, ``gs://``, ``az://``: dlt's
     filesystem destination; its credentials come from ``[destination.filesystem.credentials]``).
@@ -64,7 +65,7 @@ def lake_pipeline_for(source: str, lake_url: str, pipelines_dir: Path) -> dlt.Pi
     """
     return dlt.pipeline(
         pipeline_name=source,
-        destination=dlt.destinations.filesystem(bucket_url=lake_url, layout=LAKE_LAYOUT),
+        destination=dlt.destinations.filesystem(bucket_url=lake_url),
         dataset_name=f"raw_{source}",
         pipelines_dir=str(pipelines_dir),
     )
@@ -77,8 +78,8 @@ def run(
     ``reconcile`` check fails."""
     started = time.perf_counter()
     resumed = _finish_interrupted(pipeline)
-    if _is_lake(pipeline):
-        _append_every_version(source)
+    if is_lake(pipeline):
+        _as_delta_tables(source)
         info = pipeline.run(source, loader_file_format="parquet")
     else:
         info = pipeline.run(source)
@@ -108,31 +109,30 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
         "%s: finishing the load package(s) of an interrupted run before extracting",
         pipeline.pipeline_name,
     )
-    if _is_lake(pipeline):
-        pipeline.normalize(loader_file_format="parquet")
-    else:
-        pipeline.normalize()
+    # In the lake, the extracted schema already says Delta, which dlt writes only as parquet.
+    pipeline.normalize()
     info = pipeline.load()
     info.raise_on_failed_jobs()
     return list(info.loads_ids)
 
 
-def _is_lake(pipeline: dlt.Pipeline) -> bool:
-    return pipeline.destination.destination_name == "filesystem"
+def _as_delta_tables(source: DltSource) -> None:
+    """Make every resource of a lake load a Delta table, merging where the source merges.
 
-
-def _append_every_version(source: DltSource) -> None:
-    """Turn ``merge`` into ``append`` for a lake load.
-
-    Plain parquet files cannot be updated in place (dlt merges on the filesystem destination
-    only into Delta or Iceberg tables, and would fall back to append with a warning per table).
-    So the lake keeps every version of a row, each in the file of the load that brought it, and
-    staging keeps the latest per key (its `deduplicated` CTEs: newest cursor, then newest load).
-    Incremental cursors still apply, so a load holds only what changed.
+    A ``merge`` resource becomes a Delta MERGE on its primary key (dlt's ``upsert`` strategy):
+    one transaction per load that updates the rows whose key it carries and inserts the new
+    ones, so the current version holds each key once. ``append`` resources (the clickstream's
+    events) stay appends: one commit adding the load's files. New columns and widened types
+    evolve the table's schema in the same commit; nothing is re-landed.
     """
     for resource in source.selected_resources.values():
         disposition = resource.write_disposition  # "merge", or {"disposition": "merge", ...}
         if isinstance(disposition, dict):
             disposition = disposition.get("disposition")
         if disposition == "merge":
-            resource.apply_hints(write_disposition="append")
+            resource.apply_hints(
+                table_format=LAKE_TABLE_FORMAT,
+                write_disposition={"disposition": "merge", "strategy": "upsert"},
+            )
+        else:
+            resource.apply_hints(table_format=LAKE_TABLE_FORMAT)

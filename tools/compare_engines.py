@@ -1,7 +1,7 @@
 """Compare every mart of a home's DuckDB build with its Spark build (``make test-spark``).
 
 Both builds run the same dbt project on the same sources: DuckDB from the raw schemas dlt
-wrote into the warehouse file, Spark (the ``spark`` target) from the lake dlt wrote as parquet.
+wrote into the warehouse file, Spark (the ``spark`` target) from the Delta lake dlt wrote.
 For each mart in the home's manifest this computes, on each engine, the row count and per
 column: non-NULL count, then sum, min and max of numbers; true count of booleans; distinct
 count, min and max of strings; min, max and distinct count of dates and timestamps (compared as

@@ -10,6 +10,7 @@
     warehouse publish              write serving.duckdb (marts + metric views) for BI tools
     warehouse reverse-etl          push customer segments and flags to the shop's crm schema
     warehouse query SQL            run SQL on the warehouse and print the result
+    warehouse lake ACTION          the Delta lake: history, build (--as-of), maintain
     warehouse forget --customer ID erase a customer's PII everywhere (docs/security.md)
 
 ``--home DIR`` (or ``$WAREHOUSE_HOME``) chooses where the warehouse keeps its files.
@@ -95,6 +96,18 @@ def _scale(value: str) -> float:
     return scale
 
 
+def _lake_moment(text: str):
+    from .lake_commands import parse_moment
+
+    return parse_moment(text)
+
+
+def _lake_pin(text: str) -> tuple[str, int]:
+    from .lake_commands import parse_pin
+
+    return parse_pin(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="warehouse",
@@ -142,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--destination",
         choices=("duckdb", "lake"),
-        help="duckdb: the warehouse file; lake: parquet files for the spark target "
+        help="duckdb: the warehouse file; lake: Delta tables (docs/lakehouse.md) "
         "(default: [warehouse] destination in .dlt/config.toml, else duckdb)",
     )
     ingest.set_defaults(handler=commands.cmd_ingest)
@@ -170,6 +183,40 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
     docs.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     docs.set_defaults(handler=commands.cmd_docs)
+
+    lake = subcommands.add_parser(
+        "lake", help="the Delta lake: history, build the marts from it (--as-of), maintain"
+    )
+    lake.set_defaults(handler=commands.cmd_lake)
+    lake_actions = lake.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lake_history = lake_actions.add_parser("history", help="every version of every table")
+    lake_history.add_argument("tables", nargs="*", metavar="TABLE", help="raw_<source>.<table>")
+    lake_build = lake_actions.add_parser(
+        "build", help="dbt build on DuckDB from the lake, now or as of a past moment"
+    )
+    lake_build.add_argument(
+        "--as-of",
+        type=_lake_moment,
+        help="each table as of this UTC time (ISO 8601), e.g. 2026-12-03T09:00:00Z",
+    )
+    lake_build.add_argument(
+        "--version",
+        dest="versions",
+        action="append",
+        type=_lake_pin,
+        metavar="TABLE=N",
+        help="pin a table at a version (repeatable), e.g. raw_shop.orders=3",
+    )
+    lake_build.add_argument("--select", help="a dbt selection, e.g. +fct_orders (default: all)")
+    lake_maintain = lake_actions.add_parser(
+        "maintain", help="compact small files, then vacuum files no retained version reads"
+    )
+    lake_maintain.add_argument("tables", nargs="*", metavar="TABLE", help="default: all")
+    lake_maintain.add_argument(
+        "--retention-hours",
+        type=float,
+        help="keep every version of the last H hours readable ([lake] retention_hours, 168)",
+    )
 
     forget = subcommands.add_parser(
         "forget", help="erase a customer's PII from the warehouse, serving file, crm and state"

@@ -171,6 +171,12 @@ def cmd_docs(args: argparse.Namespace, paths: Paths) -> None:
     dbt(paths, "docs", "serve", "--host", args.host, "--port", str(args.port), "--no-browser")
 
 
+def cmd_lake(args: argparse.Namespace, paths: Paths) -> None:
+    from .lake_commands import run
+
+    run(args, paths)
+
+
 def cmd_query(args: argparse.Namespace, paths: Paths) -> None:
     import duckdb
 
@@ -196,7 +202,8 @@ def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
     # meaningless: start it afresh rather than merge two companies' histories.
     paths.duckdb.unlink(missing_ok=True)
     paths.governance.unlink(missing_ok=True)  # its customer ids were the old world's people
-    for folder in (paths.pipelines, paths.lake, paths.lake_pipelines, paths.spark):
+    lake = (paths.lake, paths.lake_pipelines, paths.lake_snapshots, paths.lake_builds)
+    for folder in (paths.pipelines, *lake, paths.spark):
         shutil.rmtree(folder, ignore_errors=True)
     return f"scale {scale}, seed {seed}; " + report.counts(summary.counts) + "; warehouse reset"
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from .errors import WarehouseError
 from .paths import PROJECT_DIR, Paths
-from .sources import lake_url
 
 
 class BuildError(WarehouseError):
@@ -33,10 +32,13 @@ def dbt(paths: Paths, *args: str) -> BuildReport:
     from dbt.cli.main import dbtRunner
 
     os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb)
-    # Read by the `spark` target only (profiles.yml, register_lake_sources): the lake dlt wrote
-    # and the local Spark's folder, both in this home unless configured.
-    os.environ["WAREHOUSE_LAKE_URL"] = lake_url(paths)
+    # Read by the `spark` target only (profiles.yml): the local Spark's folder in this home.
     os.environ["WAREHOUSE_SPARK_DIR"] = str(paths.spark)
+    if os.environ.get("DBT_TARGET") == "spark":
+        # Spark reads the Delta lake's current version: the files deltalake lists for it.
+        from .lake import current_snapshot
+
+        os.environ["WAREHOUSE_LAKE_SNAPSHOT"] = str(current_snapshot(paths))
     os.environ.setdefault("SPARK_CONF_DIR", str(PROJECT_DIR / ".spark"))  # its log settings
     os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
     started = time.perf_counter()

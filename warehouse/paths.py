@@ -50,9 +50,19 @@ class Paths:
 
     @property
     def lake(self) -> Path:
-        """The default lake (``warehouse ingest --destination lake``): parquet files written by
-        dlt, ``<dataset>/<table>/<load id>.<file id>.parquet``, read by the ``spark`` target."""
+        """The default lake (``warehouse ingest --destination lake``): one Delta table per
+        source table, ``<dataset>/<table>/`` (docs/lakehouse.md)."""
         return self.home / "lake"
+
+    @property
+    def lake_snapshots(self) -> Path:
+        """Lists of the lake's data files at one version per table, for dbt (warehouse/lake.py)."""
+        return self.home / "lake-snapshots"
+
+    @property
+    def lake_builds(self) -> Path:
+        """Warehouses built from the lake (``warehouse lake build``), one home each."""
+        return self.home / "lake-builds"
 
     @property
     def lake_pipelines(self) -> Path:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import dlt
 
+from ..lake import query_loaded
 from .helpers import ClickstreamSourceError
 from .parsing import _quoted
 from .settings import (
@@ -48,17 +49,19 @@ def reconcile(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> Reconciliation
     if not load_ids or pipeline.default_schema_name is None:
         return Reconciliation(0, 0, 0, 0)
     loaded = set(pipeline.default_schema.data_table_names(seen_data_only=True))
-    dataset = pipeline.dataset()
     loads = ", ".join(_quoted(load_id) for load_id in load_ids)
 
     def per_file(table: str, name: str, value: str) -> dict[str, int]:
         if table not in loaded:
             return {}
-        rows = dataset(
+        rows = query_loaded(
+            pipeline,
             f"select {name} as file_name, {value} as n from {table}"
-            f" where _dlt_load_id in ({loads}) group by {name}"
-        ).fetchall()
-        return {file_name: int(n) for file_name, n in rows}
+            f" where _dlt_load_id in ({loads}) group by {name}",
+            table,
+        )
+        names, counts = rows["file_name"].to_pylist(), rows["n"].to_pylist()
+        return {file_name: int(n) for file_name, n in zip(names, counts, strict=True)}
 
     read = per_file(FILES_TABLE, "file_name", "sum(lines_read)")
     events = per_file(EVENTS_TABLE, "_file_name", "count(*)")
@@ -92,5 +95,5 @@ def loaded_file_names(pipeline: dlt.Pipeline) -> set[str]:
         return set()
     if FILES_TABLE not in pipeline.default_schema.data_table_names(seen_data_only=True):
         return set()
-    names = pipeline.dataset()(f"select file_name from {FILES_TABLE}").arrow()["file_name"]
+    names = query_loaded(pipeline, f"select file_name from {FILES_TABLE}", FILES_TABLE)["file_name"]
     return set(names.to_pylist())

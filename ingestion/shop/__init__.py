@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.sources import DltResource
 
+from ..lake import query_loaded
 from .helpers import (
     ShopSourceError,
     batches,
@@ -110,17 +111,20 @@ def hard_deletes(
     if pipeline.default_schema_name is None:  # the first run: nothing loaded, nothing to compare
         return
     loaded_tables = set(pipeline.default_schema.data_table_names(seen_data_only=True))
-    dataset = pipeline.dataset()
     recorded: dict[str, pa.Array] = {}
     if HARD_DELETES_TABLE in loaded_tables:
-        known = dataset(f"select table_name, {PRIMARY_KEY} from {HARD_DELETES_TABLE}").arrow()
+        known = query_loaded(
+            pipeline,
+            f"select table_name, {PRIMARY_KEY} from {HARD_DELETES_TABLE}",
+            HARD_DELETES_TABLE,
+        )
         for table in tables:
             mask = pc.equal(known["table_name"], table)
             recorded[table] = known.filter(mask)[PRIMARY_KEY].combine_chunks()
     for table in tables:
         if table not in loaded_tables:
             continue
-        loaded = dataset(f"select {PRIMARY_KEY} from {table}").arrow()[PRIMARY_KEY]
+        loaded = query_loaded(pipeline, f"select {PRIMARY_KEY} from {table}", table)[PRIMARY_KEY]
         gone = vanished_keys(
             loaded.combine_chunks(),
             recorded.get(table, pa.array([], type=pa.int64())),
