@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from .paths import PROJECT_DIR, Paths
-from .sources import RECONCILERS, SOURCES, destination
+from .sources import SOURCES, destination
 
 
 class IngestError(RuntimeError):
@@ -263,16 +263,9 @@ def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
 
 
 def _ingest(source: str, paths: Paths, target: str = "duckdb") -> str:
-    from ingestion.runner import lake_pipeline_for, pipeline_for, run
+    from .sources import load
 
-    from .sources import lake_url
-
-    with SOURCES[source](paths) as dlt_source:
-        if target == "lake":
-            pipeline = lake_pipeline_for(source, lake_url(paths), paths.lake_pipelines)
-        else:
-            pipeline = pipeline_for(source, paths.duckdb, paths.pipelines)
-        report = run(pipeline, dlt_source, RECONCILERS.get(source))
+    report = load(source, paths, target)
     reconciled = f"; {_counts(report.reconciled)}" if report.reconciled else ""
     return _counts(report.rows) + f" ({report.total:,} rows)" + reconciled
 

@@ -31,13 +31,7 @@ def dbt(paths: Paths, *args: str) -> BuildReport:
     """
     from dbt.cli.main import dbtRunner
 
-    os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb)
-    # Read by the `spark` target only (profiles.yml, register_lake_sources): the lake dlt wrote
-    # and the local Spark's folder, both in this home unless configured.
-    os.environ["WAREHOUSE_LAKE_URL"] = lake_url(paths)
-    os.environ["WAREHOUSE_SPARK_DIR"] = str(paths.spark)
-    os.environ.setdefault("SPARK_CONF_DIR", str(PROJECT_DIR / ".spark"))  # its log settings
-    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
+    dbt_environment(paths)
     started = time.perf_counter()
     result = dbtRunner().invoke(
         [
@@ -59,6 +53,21 @@ def dbt(paths: Paths, *args: str) -> BuildReport:
             "did not get to replace them."
         )
     return report
+
+
+def dbt_environment(paths: Paths) -> None:
+    """Point profiles.yml at the warehouse of ``paths`` (environment variables it reads).
+
+    Every dbt invocation goes through this, in-process (:func:`dbt`) or as a subprocess (the
+    orchestrator's dbt assets inherit the environment), so both build the same warehouse.
+    """
+    os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb)
+    # Read by the `spark` target only (profiles.yml, register_lake_sources): the lake dlt wrote
+    # and the local Spark's folder, both in this home unless configured.
+    os.environ["WAREHOUSE_LAKE_URL"] = lake_url(paths)
+    os.environ["WAREHOUSE_SPARK_DIR"] = str(paths.spark)
+    os.environ.setdefault("SPARK_CONF_DIR", str(PROJECT_DIR / ".spark"))  # its log settings
+    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
 
 
 def mart_relations(paths: Paths) -> list[tuple[str, str]]:
