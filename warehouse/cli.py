@@ -9,6 +9,7 @@
     warehouse run                  ingest everything, then build, then publish
     warehouse publish              write serving.duckdb (marts + metric views) for BI tools
     warehouse reverse-etl          push customer segments and flags to the shop's crm schema
+    warehouse ui                   the Dagster UI: the warehouse as assets, schedules, runs
     warehouse query SQL            run SQL on the warehouse and print the result
 
 ``--home DIR`` (or ``$WAREHOUSE_HOME``) chooses where the warehouse keeps its files.
@@ -221,6 +222,12 @@ def cmd_docs(args: argparse.Namespace, paths: Paths) -> None:
     url = f"http://{args.host}:{args.port}/#!/overview?g_v=1"
     print(f"serving the docs site; the lineage graph is at {url} (Ctrl-C stops)", flush=True)
     dbt(paths, "docs", "serve", "--host", args.host, "--port", str(args.port), "--no-browser")
+
+
+def cmd_ui(args: argparse.Namespace, paths: Paths) -> None:
+    from orchestration.ui import serve
+
+    serve(paths, args.host, args.port)
 
 
 def cmd_query(args: argparse.Namespace, paths: Paths) -> None:
@@ -497,6 +504,13 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
     docs.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     docs.set_defaults(handler=cmd_docs)
+
+    ui = commands.add_parser(
+        "ui", help="start the Dagster UI and daemon: the warehouse as assets (orchestration)"
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="port to serve on (default 3000)")
+    ui.set_defaults(handler=cmd_ui)
 
     query = commands.add_parser("query", help="run SQL on the warehouse (read-only)")
     query.add_argument("sql")
