@@ -25,11 +25,12 @@ def build_definitions(paths: Paths) -> Definitions:
     warehouse has one writer, so parallel steps could only wait for each other's lock.
     """
     manifest_path = prepared_manifest(paths)
-    manifest = read_manifest(paths)
+    manifest = read_manifest(manifest_path)
+    dbt_build = transformation_assets(manifest_path, dbt_project(paths))
     assets = [
         *ingestion_assets(manifest),
-        transformation_assets(manifest_path, dbt_project(paths)),
-        *serving_assets(manifest),
+        dbt_build,
+        *serving_assets(manifest, sorted(dbt_build.check_keys)),
     ]
     checks = freshness_checks(manifest)
     selection = AssetSelection.all() - AssetSelection.checks(*checks)

@@ -43,6 +43,7 @@ class WarehouseResource(ConfigurableResource):
 
     @property
     def paths(self) -> Paths:
+        """The home's files (the folder is created if missing)."""
         return Paths.from_env(self.home).ensure()
 
 
@@ -63,8 +64,8 @@ def prepared_manifest(paths: Paths) -> Path:
     return manifest
 
 
-def read_manifest(paths: Paths) -> dict[str, Any]:
-    return json.loads(prepared_manifest(paths).read_text())
+def read_manifest(manifest: Path) -> dict[str, Any]:
+    return json.loads(manifest.read_text())
 
 
 def dbt_project(paths: Paths) -> DbtProject:

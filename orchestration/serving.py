@@ -3,25 +3,31 @@
 ``publish`` is ``warehouse publish``: it copies every mart into ``serving.duckdb`` and adds one
 view per MetricFlow saved query (``metrics.<name>``), atomically. It depends on every mart, so
 it runs only when the dbt build before it in the run succeeded: a failed test fails that build
-and the serving file stays the last good one, as with ``warehouse run``. Reverse ETL reads the
-published file, never the warehouse mid-build.
+and the serving file stays the last good one, as with ``warehouse run``. A run that selects
+publish without the dbt build (or only part of it) is held to the same rule through the
+instance: publish refuses while any dbt test of error severity failed at its latest run. Reverse
+ETL reads the published file, never the warehouse mid-build.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    DagsterInstance,
     MaterializeResult,
     asset,
     multi_asset,
 )
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from warehouse.reverse_etl import reverse_etl
-from warehouse.serving import publish
+from warehouse.serving import PublishError, publish
 
 from .resources import WRITER_POOL, WarehouseResource
 from .transformation import WarehouseTranslator
@@ -67,7 +73,22 @@ def metric_view_deps(manifest: dict[str, Any]) -> dict[str, list[AssetKey]]:
     }
 
 
-def serving_assets(manifest: dict[str, Any]) -> list[AssetsDefinition]:
+def failed_checks(instance: DagsterInstance, check_keys: Sequence[AssetCheckKey]) -> list[str]:
+    """The checks (dbt tests) whose latest evaluation failed with error severity: a warning
+    (``severity: warn``) never blocks, as it does not fail ``dbt build``."""
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
+    return sorted(
+        f"{key.name} (on {key.asset_key.to_user_string()})"
+        for key, record in latest.items()
+        if record.status == AssetCheckExecutionRecordStatus.FAILED
+        and (record.evaluation is None or record.evaluation.severity == AssetCheckSeverity.ERROR)
+    )
+
+
+def serving_assets(
+    manifest: dict[str, Any], check_keys: Sequence[AssetCheckKey]
+) -> list[AssetsDefinition]:
+    """``publish`` (guarded by ``check_keys``, the dbt tests) and reverse ETL."""
     views = metric_view_deps(manifest)
     specs = [
         AssetSpec(
@@ -95,6 +116,13 @@ def serving_assets(manifest: dict[str, Any]) -> list[AssetsDefinition]:
     def publish_serving(
         context: AssetExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[MaterializeResult]:
+        failed = failed_checks(context.instance, check_keys)
+        if failed:
+            raise PublishError(
+                f"not published: {len(failed)} dbt test(s) failed at their latest run: "
+                f"{', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}. Fix the data or "
+                "the model and rebuild; serving.duckdb is still the last good build."
+            )
         report = publish(warehouse.paths)
         yield MaterializeResult(
             asset_key=SERVING,
