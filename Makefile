@@ -16,13 +16,14 @@ BENCH_SCALE := $(if $(filter command line environment,$(origin SCALE)),$(SCALE),
 RUNS ?= 3
 BENCH_HOME ?= var/bench-$(BENCH_SCALE)
 DOCS_PORT ?= 8080
+UI_PORT ?= 3000
 
 # SQL that sqlfluff lints (through the dbt templater, so Jinja is rendered as dbt renders it).
 SQL_PATHS := models tests/dbt analyses
 
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: help install demo check test test-spark chaos bench docs lint format clean lock
+.PHONY: help install demo check test test-spark chaos bench docs ui lint format clean lock
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -100,6 +101,9 @@ chaos: $(STAMP) ## The reliability suite: crashes, API faults, drift, bad input;
 
 docs: $(STAMP) ## Generate the dbt docs site for the demo warehouse and serve it on DOCS_PORT (8080)
 	$(BIN)/warehouse docs --serve --port $(DOCS_PORT)
+
+ui: $(STAMP) ## Start the Dagster UI on UI_PORT (3000): the demo warehouse as assets, runs, schedules
+	$(BIN)/warehouse ui --port $(UI_PORT)
 
 bench: $(STAMP) ## Benchmark every step against its baseline (SCALE=10 RUNS=3); BENCHMARKS.md
 	$(BIN)/python -m tools.bench --scale $(BENCH_SCALE) --runs $(RUNS) --home $(BENCH_HOME)

@@ -9,6 +9,7 @@
     warehouse run                  ingest everything, then build, then publish
     warehouse publish              write serving.duckdb (marts + metric views) for BI tools
     warehouse reverse-etl          push customer segments and flags to the shop's crm schema
+    warehouse ui                   the Dagster UI: the warehouse as assets, schedules, runs
     warehouse query SQL            run SQL on the warehouse and print the result
     warehouse lake ACTION          the Delta lake: history, build (--as-of), maintain
     warehouse forget --customer ID erase a customer's PII everywhere (docs/security.md)
@@ -183,6 +184,13 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
     docs.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     docs.set_defaults(handler=commands.cmd_docs)
+
+    ui = subcommands.add_parser(
+        "ui", help="start the Dagster UI and daemon: the warehouse as assets (orchestration)"
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="port to serve on (default 3000)")
+    ui.set_defaults(handler=commands.cmd_ui)
 
     lake = subcommands.add_parser(
         "lake", help="the Delta lake: history, build the marts from it (--as-of), maintain"

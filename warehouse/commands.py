@@ -12,7 +12,7 @@ from collections.abc import Callable
 from . import report
 from .errors import WarehouseError, is_user_error, reason
 from .paths import Paths
-from .sources import RECONCILERS, SOURCES, destination
+from .sources import SOURCES, destination
 
 
 class IngestError(WarehouseError):
@@ -177,6 +177,12 @@ def cmd_lake(args: argparse.Namespace, paths: Paths) -> None:
     run(args, paths)
 
 
+def cmd_ui(args: argparse.Namespace, paths: Paths) -> None:
+    from orchestration.ui import serve
+
+    serve(paths, args.host, args.port)
+
+
 def cmd_query(args: argparse.Namespace, paths: Paths) -> None:
     import duckdb
 
@@ -209,15 +215,8 @@ def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
 
 
 def _ingest(source: str, paths: Paths, target: str = "duckdb") -> str:
-    from ingestion.runner import lake_pipeline_for, pipeline_for, run
+    from .sources import load
 
-    from .sources import lake_url
-
-    with SOURCES[source](paths) as dlt_source:
-        if target == "lake":
-            pipeline = lake_pipeline_for(source, lake_url(paths), paths.lake_pipelines)
-        else:
-            pipeline = pipeline_for(source, paths.duckdb, paths.pipelines)
-        outcome = run(pipeline, dlt_source, RECONCILERS.get(source))
+    outcome = load(source, paths, target)
     reconciled = f"; {report.counts(outcome.reconciled)}" if outcome.reconciled else ""
     return report.counts(outcome.rows) + f" ({outcome.total:,} rows)" + reconciled

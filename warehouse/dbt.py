@@ -31,16 +31,7 @@ def dbt(paths: Paths, *args: str) -> BuildReport:
     """
     from dbt.cli.main import dbtRunner
 
-    os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb)
-    # Read by the `spark` target only (profiles.yml): the local Spark's folder in this home.
-    os.environ["WAREHOUSE_SPARK_DIR"] = str(paths.spark)
-    if os.environ.get("DBT_TARGET") == "spark":
-        # Spark reads the Delta lake's current version: the files deltalake lists for it.
-        from .lake import current_snapshot
-
-        os.environ["WAREHOUSE_LAKE_SNAPSHOT"] = str(current_snapshot(paths))
-    os.environ.setdefault("SPARK_CONF_DIR", str(PROJECT_DIR / ".spark"))  # its log settings
-    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
+    dbt_environment(paths)
     started = time.perf_counter()
     result = dbtRunner().invoke(
         [
@@ -62,6 +53,24 @@ def dbt(paths: Paths, *args: str) -> BuildReport:
             "did not get to replace them."
         )
     return report
+
+
+def dbt_environment(paths: Paths) -> None:
+    """Point profiles.yml at the warehouse of ``paths`` (environment variables it reads).
+
+    Every dbt invocation goes through this, in-process (:func:`dbt`) or as a subprocess (the
+    orchestrator's dbt assets inherit the environment), so both build the same warehouse.
+    """
+    os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb)
+    # Read by the `spark` target only (profiles.yml): the local Spark's folder in this home.
+    os.environ["WAREHOUSE_SPARK_DIR"] = str(paths.spark)
+    if os.environ.get("DBT_TARGET") == "spark":
+        # Spark reads the Delta lake's current version: the files deltalake lists for it.
+        from .lake import current_snapshot
+
+        os.environ["WAREHOUSE_LAKE_SNAPSHOT"] = str(current_snapshot(paths))
+    os.environ.setdefault("SPARK_CONF_DIR", str(PROJECT_DIR / ".spark"))  # its log settings
+    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
 
 
 def mart_relations(paths: Paths) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import dlt
     from dlt.sources import DltSource
 
-    from ingestion.runner import Reconcile
+    from ingestion.runner import IngestReport, Reconcile
 
 
 def destination(chosen: str | None = None) -> str:
@@ -91,12 +91,33 @@ def api(name: str, paths: Paths) -> Iterator[DltSource]:
 @contextmanager
 def clickstream(paths: Paths) -> Iterator[DltSource]:
     """The web event logs in ``[sources.clickstream] bucket_url``, else the demo's log folder."""
-    import dlt
-
     from ingestion.clickstream import clickstream as clickstream_source
 
-    bucket_url = dlt.config.get("sources.clickstream.bucket_url") or str(paths.clickstream)
-    yield clickstream_source(bucket_url=bucket_url)
+    yield clickstream_source(bucket_url=clickstream_bucket(paths))
+
+
+def clickstream_bucket(paths: Paths) -> str:
+    """Where the event logs land: ``[sources.clickstream] bucket_url``, else the demo's
+    folder. The orchestrator's sensor watches the same place the source reads."""
+    import dlt
+
+    return dlt.config.get("sources.clickstream.bucket_url") or str(paths.clickstream)
+
+
+def load(source: str, paths: Paths, target: str = "duckdb") -> IngestReport:
+    """Run ``source``'s dlt pipeline into the warehouse (or the lake, ``target="lake"``).
+
+    The one way a source is loaded: ``warehouse ingest`` and the orchestrator's ingestion assets
+    both call it, so a load (its resumed packages, its reconciliation) is the same in each.
+    """
+    from ingestion.runner import lake_pipeline_for, pipeline_for, run
+
+    with SOURCES[source](paths) as dlt_source:
+        if target == "lake":
+            pipeline = lake_pipeline_for(source, lake_url(paths), paths.lake_pipelines)
+        else:
+            pipeline = pipeline_for(source, paths.duckdb, paths.pipelines)
+        return run(pipeline, dlt_source, RECONCILERS.get(source))
 
 
 def reconcile_clickstream(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> dict[str, int]:
