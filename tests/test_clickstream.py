@@ -548,3 +548,38 @@ def test_the_cli_prints_lines_read_loaded_and_quarantined(
     write_log(home.clickstream / "events-2026102009.jsonl.gz", event_line("e1") + b"oops\n")
     assert main(["--home", str(home.home), "ingest", "clickstream"]) == 0
     assert "lines read 2, loaded 1, quarantined 1" in capsys.readouterr().out
+
+
+def test_events_dated_beyond_the_tolerance_are_quarantined_and_reconciled(
+    paths: Paths, tmp_path: Path
+) -> None:
+    bucket = tmp_path / "logs"
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    write_log(
+        bucket / "events-2026102009.jsonl.gz",
+        event_line("e1")
+        # A device whose clock is years ahead, as ISO text and as epoch milliseconds.
+        + event_line("e2", timestamp="2031-06-01T09:00:00Z")
+        + event_line("e3", timestamp=int(datetime(2030, 1, 1, tzinfo=UTC).timestamp() * 1000))
+        # Within the tolerance (clock skew): an event.
+        + event_line("e4", timestamp=soon.strftime("%Y-%m-%dT%H:%M:%SZ")),
+    )
+
+    report = load(paths, bucket, future_event_tolerance_hours=2)
+
+    assert report.reconciled == {"lines read": 4, "loaded": 2, "quarantined": 2}
+    assert query(paths, "select event_id from raw_clickstream.events order by 1") == [
+        ("e1",),
+        ("e4",),
+    ]
+    quarantined = query(
+        paths, "select line_number, error from raw_clickstream.quarantine order by 1"
+    )
+    assert [number for number, _ in quarantined] == [2, 3]
+    assert all(error.startswith("timestamp in the future: after ") for _, error in quarantined)
+    assert query(
+        paths,
+        "select lines_read, events_loaded, lines_quarantined from raw_clickstream.files",
+    ) == [(4, 2, 2)]
+    with pytest.raises(ClickstreamSourceError, match="future_event_tolerance_hours is -1"):
+        clickstream(bucket_url=str(bucket), future_event_tolerance_hours=-1)

@@ -9,7 +9,8 @@ per event). Three tables, all appended to, because each file is loaded exactly o
   objects as JSON text), unknown fields in ``_extra``, and ``_file_name``/``_line_number``.
   Duplicates (the same ``event_id`` delivered twice) stay: staging removes them.
 - ``quarantine``: every line that is not a complete event, with its file, line number, raw
-  text and the reason. Nothing is dropped.
+  text and the reason, and every event dated more than ``future_event_tolerance_hours`` after
+  the run started (a device clock set wrong). Nothing is dropped.
 - ``files``: one row per file loaded: lines read, events loaded, lines quarantined (so
   ``lines read = loaded + quarantined`` can be checked after every run, see ``reconcile``)
   and the event fields it carried. It is also the record that stops a file from being loaded
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -68,6 +70,7 @@ def clickstream(
     bucket_url: str = dlt.config.value,
     file_glob: str = FILE_GLOB,
     chunk_size: int = 50_000,
+    future_event_tolerance_hours: float = 24,
 ) -> DltResource:
     """Load the event log files under ``bucket_url`` that are new since the last run.
 
@@ -77,6 +80,9 @@ def clickstream(
         file_glob: which files under it are logs; a file still being written must not match
             (ship it under a temporary name and rename it when complete).
         chunk_size: lines per Arrow batch; bounds the memory of the extract.
+        future_event_tolerance_hours: an event dated more than this after the run started is
+            quarantined (reason "timestamp in the future"), so it never reaches the marts nor
+            moves a watermark measured from the latest event.
 
     A bucket's credentials are read by dlt's filesystem resource from
     ``[sources.clickstream.credentials]`` (secrets.toml or environment); a local folder needs
@@ -89,11 +95,20 @@ def clickstream(
         files_per_page=FILES_PER_PAGE,
         incremental=dlt.sources.incremental("modification_date"),
     )
-    return files | read_events(chunk_size=chunk_size)
+    if future_event_tolerance_hours < 0:
+        raise ClickstreamSourceError(
+            f"clickstream source: future_event_tolerance_hours is {future_event_tolerance_hours}"
+            "; it must be 0 or more (hours an event may be dated after the load, for clock "
+            "skew). Fix [sources.clickstream] in .dlt/config.toml."
+        )
+    latest_event_at = datetime.now(UTC) + timedelta(hours=future_event_tolerance_hours)
+    return files | read_events(chunk_size=chunk_size, latest_event_at=latest_event_at)
 
 
 @dlt.transformer(name=EVENTS_TABLE, write_disposition="append")
-def read_events(files: list[FileItemDict], chunk_size: int) -> Iterator[Any]:
+def read_events(
+    files: list[FileItemDict], chunk_size: int, latest_event_at: datetime
+) -> Iterator[Any]:
     """Parse the new files into events and quarantined lines, and record each file.
 
     Files are read in name order, which for time-stamped log names is the order they were
@@ -112,7 +127,10 @@ def read_events(files: list[FileItemDict], chunk_size: int) -> Iterator[Any]:
     tallies: dict[str, FileTally] = {}
     # One thread for DuckDB: the batcher's worker thread already runs the parse beside the
     # reading and writing, and a second DuckDB thread only made the parse slower on 2 cores.
-    with duckdb.connect(config={"threads": 1}) as db, LineBatcher(db, chunk_size) as batcher:
+    with (
+        duckdb.connect(config={"threads": 1}) as db,
+        LineBatcher(db, chunk_size, latest_event_at) as batcher,
+    ):
         for item in files:
             name = item["relative_path"]
             if name in already_loaded:
