@@ -5,6 +5,7 @@
     warehouse demo advance         move the simulated world forward one day (or --days N)
     warehouse demo stop            stop the embedded PostgreSQL
     warehouse ingest [SOURCE ...]  run the dlt pipelines (default: all)
+    warehouse discard-failed-load SOURCE  drop a load that cannot load; re-extracted next ingest
     warehouse build [DBT ARGS]     dbt build (extra arguments go to dbt)
     warehouse run                  ingest everything, then build, then publish
     warehouse publish              write serving.duckdb (marts + metric views) for BI tools
@@ -26,6 +27,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 
+from . import discard
 from .paths import PROJECT_DIR, Paths
 from .sources import RECONCILERS, SOURCES, destination
 
@@ -480,6 +482,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: [warehouse] destination in .dlt/config.toml, else duckdb)",
     )
     ingest.set_defaults(handler=cmd_ingest)
+    discard.register(commands)
 
     commands.add_parser(
         "build",
