@@ -7,6 +7,7 @@ removes duplicates), against the real embedded PostgreSQL and DuckDB.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import os
@@ -583,3 +584,49 @@ def test_events_dated_beyond_the_tolerance_are_quarantined_and_reconciled(
     ) == [(4, 2, 2)]
     with pytest.raises(ClickstreamSourceError, match="future_event_tolerance_hours is -1"):
         clickstream(bucket_url=str(bucket), future_event_tolerance_hours=-1)
+
+
+def test_a_file_whose_content_was_already_loaded_is_skipped_and_reported(
+    paths: Paths, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bucket = tmp_path / "logs"
+    content = event_line("e1") + event_line("e2", hour=10)
+    write_log(bucket / "events-2026102009.jsonl.gz", content)
+    load(paths, bucket)
+    # The shipper delivers the file again under another name (compressed again, so its bytes
+    # differ), and a new hour twice in the same run; an empty file is no copy of anything.
+    write_log(bucket / "resent/events-2026102009-retry.jsonl.gz", content)
+    write_log(bucket / "events-2026102011.jsonl.gz", event_line("e3", hour=11))
+    write_log(bucket / "events-2026102011-copy.jsonl.gz", event_line("e3", hour=11))
+    write_log(bucket / "events-2026102012.jsonl.gz", b"")
+    write_log(bucket / "events-2026102013.jsonl.gz", b"")
+    caplog.set_level(logging.WARNING)
+
+    report = load(paths, bucket)
+
+    assert report.reconciled == {"lines read": 1, "loaded": 1, "quarantined": 0}
+    assert "2 file(s) hold the content of a file already loaded" in caplog.text
+    assert (
+        "resent/events-2026102009-retry.jsonl.gz (same content as events-2026102009.jsonl.gz)"
+        in caplog.text
+    )
+    assert query(paths, "select event_id from raw_clickstream.events order by 1") == [
+        ("e1",),
+        ("e2",),
+        ("e3",),
+    ]
+    files = query(paths, "select file_name, content_sha256 from raw_clickstream.files order by 1")
+    assert [name for name, _ in files] == [
+        "events-2026102009.jsonl.gz",
+        "events-2026102011-copy.jsonl.gz",
+        "events-2026102012.jsonl.gz",
+        "events-2026102013.jsonl.gz",
+    ] or [name for name, _ in files] == [
+        "events-2026102009.jsonl.gz",
+        "events-2026102011.jsonl.gz",
+        "events-2026102012.jsonl.gz",
+        "events-2026102013.jsonl.gz",
+    ]
+    hashes = dict(files)
+    assert hashes["events-2026102009.jsonl.gz"] == hashlib.sha256(content).hexdigest()
+    assert hashes["events-2026102012.jsonl.gz"] is None

@@ -12,9 +12,10 @@ per event). Three tables, all appended to, because each file is loaded exactly o
   text and the reason, and every event dated more than ``future_event_tolerance_hours`` after
   the run started (a device clock set wrong). Nothing is dropped.
 - ``files``: one row per file loaded: lines read, events loaded, lines quarantined (so
-  ``lines read = loaded + quarantined`` can be checked after every run, see ``reconcile``)
-  and the event fields it carried. It is also the record that stops a file from being loaded
-  twice, even if its modification time changes.
+  ``lines read = loaded + quarantined`` can be checked after every run, see ``reconcile``),
+  the event fields it carried and the SHA-256 of its content. It is also the record that stops
+  a file from being loaded twice, even if its modification time changes, and a file whose
+  content was already loaded under another name from being loaded again (it is reported).
 
 Schema drift (a field appearing or disappearing, such as the app's ``user_id`` ->
 ``account_id`` rename) is reported by name as soon as a file shows it; the raw data keeps both
@@ -44,9 +45,11 @@ from .helpers import (
     Reconciliation,
     UnreadableFile,
     check_bucket,
+    content_hash,
     drift_report,
     empty,
     file_rows,
+    loaded_contents,
     loaded_file_names,
     read_lines,
     reconcile,
@@ -118,9 +121,17 @@ def read_events(
     pipeline = dlt.current.pipeline()
     state = dlt.current.resource_state()
     already_loaded = loaded_file_names(pipeline)
+    contents = loaded_contents(pipeline)
+    copies: list[str] = []
     yield empty(EVENTS_SCHEMA)
     yield dlt.mark.with_table_name(empty(QUARANTINE_SCHEMA), QUARANTINE_TABLE)
-    yield dlt.mark.with_table_name(empty(FILES_SCHEMA), FILES_TABLE)
+    # The one table whose columns may evolve: a warehouse loaded before content hashes were
+    # recorded gets the column (NULL for its earlier files) instead of a frozen-contract error.
+    yield dlt.mark.with_hints(
+        empty(FILES_SCHEMA),
+        dlt.mark.make_hints(table_name=FILES_TABLE, schema_contract={"columns": "evolve"}),
+        create_table_variant=True,
+    )
 
     files = sorted(files, key=lambda file: file["relative_path"])
     skipped = [file["relative_path"] for file in files if file["relative_path"] in already_loaded]
@@ -135,7 +146,13 @@ def read_events(
             name = item["relative_path"]
             if name in already_loaded:
                 continue
-            tally = tallies[name] = FileTally()
+            digest = content_hash(item)
+            if digest is not None and digest in contents:
+                copies.append(f"{name} (same content as {contents[digest]})")
+                continue
+            if digest is not None:
+                contents[digest] = name
+            tally = tallies[name] = FileTally(content_sha256=digest)
             try:
                 with item.open() as stream:
                     for lines in read_lines(stream, chunk_size):
@@ -154,6 +171,14 @@ def read_events(
         for parsed, complete in batcher.flush():
             yield from _loaded(parsed, tallies)
             yield from _recorded(complete, tallies, state)
+    if copies:
+        log.warning(
+            "clickstream: %d file(s) hold the content of a file already loaded and are not "
+            "loaded again: %s%s. Remove the copies from the log folder.",
+            len(copies),
+            ", ".join(copies[:5]),
+            " ..." if len(copies) > 5 else "",
+        )
     if skipped:
         log.warning(
             "clickstream: %d file(s) changed after they were loaded and are not loaded again "

@@ -8,6 +8,7 @@ line read is accounted for: ``lines read = events + quarantined``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import zlib
@@ -104,6 +105,7 @@ FILES_SCHEMA = pa.schema(
         pa.field("events_loaded", pa.int64(), nullable=False),
         pa.field("lines_quarantined", pa.int64(), nullable=False),
         pa.field("event_fields", pa.string()),
+        pa.field("content_sha256", pa.string()),
     ]
 )
 
@@ -493,6 +495,7 @@ class FileTally:
     events: int = 0
     quarantined: int = 0
     fields: set[str] = field(default_factory=set)
+    content_sha256: str | None = None
 
 
 def file_rows(items: Sequence[dict[str, Any]], tallies: dict[str, FileTally]) -> pa.Table:
@@ -508,6 +511,7 @@ def file_rows(items: Sequence[dict[str, Any]], tallies: dict[str, FileTally]) ->
             "events_loaded": [tally.events for tally in counts],
             "lines_quarantined": [tally.quarantined for tally in counts],
             "event_fields": [",".join(sorted(tally.fields)) or None for tally in counts],
+            "content_sha256": [tally.content_sha256 for tally in counts],
         },
         schema=FILES_SCHEMA,
     )
@@ -634,3 +638,37 @@ def loaded_file_names(pipeline: dlt.Pipeline) -> set[str]:
         return set()
     names = pipeline.dataset()(f"select file_name from {FILES_TABLE}").arrow()["file_name"]
     return set(names.to_pylist())
+
+
+def loaded_contents(pipeline: dlt.Pipeline) -> dict[str, str]:
+    """The content hash of every file already loaded with lines, and the file's name: a file
+    of the same content under another name is not loaded again."""
+    if pipeline.default_schema_name is None:
+        return {}
+    schema = pipeline.default_schema
+    if FILES_TABLE not in schema.data_table_names(seen_data_only=True):
+        return {}
+    if "content_sha256" not in schema.get_table_columns(FILES_TABLE):
+        return {}  # files loaded before hashes were recorded
+    rows = pipeline.dataset()(
+        f"select content_sha256, min(file_name) from {FILES_TABLE}"
+        " where content_sha256 is not null group by content_sha256"
+    ).fetchall()
+    return dict(rows)
+
+
+def content_hash(item: Any) -> str | None:
+    """SHA-256 of a file's decompressed content, read in blocks; None when the content is
+    empty (an empty file loads nothing, so it is never a copy) or the file cannot be read to
+    its end (the parse quarantines what it cannot read). The content, not the stored bytes:
+    gzip writes a time stamp into its header, so the same lines compressed again differ."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with item.open() as stream:
+            while block := stream.read(READ_BLOCK_BYTES):
+                digest.update(block)
+                size += len(block)
+    except READ_ERRORS:
+        return None
+    return digest.hexdigest() if size else None
