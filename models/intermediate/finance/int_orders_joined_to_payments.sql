@@ -39,6 +39,7 @@ payment_movements as (
         order_id,
         'charge' as movement_type,
         is_succeeded,
+        cast(null as {{ dbt.type_string() }}) as refund_reason,
         currency,
         charge_amount as amount,
         charged_at as moved_at
@@ -51,6 +52,7 @@ payment_movements as (
         order_id,
         'refund' as movement_type,
         refund_status = 'succeeded' as is_succeeded,
+        refund_reason,
         currency,
         refund_amount as amount,
         refunded_at as moved_at
@@ -78,6 +80,14 @@ order_payments as (
         sum(
             case when movement_type = 'refund' and is_succeeded then amount else 0 end
         ) as refunded_amount,
+        {# A duplicate charge given back, not money given back for the order itself. #}
+        sum(
+            case
+                when movement_type = 'refund' and is_succeeded and refund_reason = 'duplicate'
+                    then amount
+                else 0
+            end
+        ) as duplicate_refunded_amount,
         min(currency) as payment_currency,
         min(case when is_succeeded then currency end) as lowest_moved_currency,
         max(case when is_succeeded then currency end) as highest_moved_currency,
@@ -161,6 +171,9 @@ orders_with_payments as (
         cast(coalesce(order_payments.refund_count, 0) as {{ dbt.type_bigint() }}) as refund_count,
         cast(coalesce(order_payments.charged_amount, 0) as decimal(18, 2)) as charged_amount,
         cast(coalesce(order_payments.refunded_amount, 0) as decimal(18, 2)) as refunded_amount,
+        cast(
+            coalesce(order_payments.duplicate_refunded_amount, 0) as decimal(18, 2)
+        ) as duplicate_refunded_amount,
         {# Money moved in another currency than the order's cannot be compared with it. #}
         coalesce(
             order_payments.lowest_moved_currency != orders.currency
@@ -221,6 +234,9 @@ final as (
         cast(amount_due as decimal(18, 2)) as amount_due,
         charged_amount,
         refunded_amount,
+        duplicate_refunded_amount,
+        cast(refunded_amount - duplicate_refunded_amount as decimal(18, 2))
+            as order_refunded_amount,
         cast(net_received_amount as decimal(18, 2)) as net_received_amount,
         cast(net_received_amount - amount_due as decimal(18, 2)) as difference_amount,
         ordered_at,
