@@ -3,8 +3,10 @@
     a voided order still has to be given back), plus one row per order id the payment
     processor knows and the shop does not (is_order_in_shop false), with its succeeded
     charges and refunds added up and classified. Charges and refunds of test accounts'
-    orders are left out with the orders. Declined attempts move no money: they are counted
-    (failed_charge_count), never added; pending and failed refunds are neither.
+    orders are left out with the orders, and so are those whose charge's billing details
+    are a test account's (stg_payments__charges.is_test_account), whatever became of the
+    order. Declined attempts move no money: they are counted (failed_charge_count), never
+    added; pending and failed refunds are neither.
 -#}
 with
 
@@ -32,6 +34,18 @@ stg_payments__refunds as (
 
 ),
 
+{#
+    Charges whose billing details are a test account's, and so their refunds: left out even
+    when the shop no longer has their order (purged before the warehouse first loaded it).
+#}
+test_account_charges as (
+
+    select charge_id
+    from stg_payments__charges
+    where coalesce(is_test_account, false)
+
+),
+
 {# One row per money movement at the processor, refunds with their own order id. #}
 payment_movements as (
 
@@ -45,19 +59,23 @@ payment_movements as (
         charged_at as moved_at
 
     from stg_payments__charges
+    where not coalesce(is_test_account, false)
 
     union all
 
     select
-        order_id,
+        stg_payments__refunds.order_id,
         'refund' as movement_type,
-        refund_status = 'succeeded' as is_succeeded,
-        refund_reason,
-        currency,
-        refund_amount as amount,
-        refunded_at as moved_at
+        stg_payments__refunds.refund_status = 'succeeded' as is_succeeded,
+        stg_payments__refunds.refund_reason,
+        stg_payments__refunds.currency,
+        stg_payments__refunds.refund_amount as amount,
+        stg_payments__refunds.refunded_at as moved_at
 
     from stg_payments__refunds
+    left join test_account_charges
+        on stg_payments__refunds.charge_id = test_account_charges.charge_id
+    where test_account_charges.charge_id is null
 
 ),
 
