@@ -594,17 +594,18 @@ def test_a_file_whose_content_was_already_loaded_is_skipped_and_reported(
     write_log(bucket / "events-2026102009.jsonl.gz", content)
     load(paths, bucket)
     # The shipper delivers the file again under another name (compressed again, so its bytes
-    # differ), and a new hour twice in the same run; an empty file is no copy of anything.
+    # differ), and a new hour twice in the same run; two quiet hours holding the same garbage
+    # and no event are no copies.
     write_log(bucket / "resent/events-2026102009-retry.jsonl.gz", content)
     write_log(bucket / "events-2026102011.jsonl.gz", event_line("e3", hour=11))
     write_log(bucket / "events-2026102011-copy.jsonl.gz", event_line("e3", hour=11))
-    write_log(bucket / "events-2026102012.jsonl.gz", b"")
-    write_log(bucket / "events-2026102013.jsonl.gz", b"")
+    write_log(bucket / "events-2026102012.jsonl.gz", b"undefined\n")
+    write_log(bucket / "events-2026102013.jsonl.gz", b"undefined\n")
     caplog.set_level(logging.WARNING)
 
     report = load(paths, bucket)
 
-    assert report.reconciled == {"lines read": 1, "loaded": 1, "quarantined": 0}
+    assert report.reconciled == {"lines read": 3, "loaded": 1, "quarantined": 2}
     assert "2 file(s) hold the content of a file already loaded" in caplog.text
     assert (
         "resent/events-2026102009-retry.jsonl.gz (same content as events-2026102009.jsonl.gz)"

@@ -658,17 +658,23 @@ def loaded_contents(pipeline: dlt.Pipeline) -> dict[str, str]:
 
 
 def content_hash(item: Any) -> str | None:
-    """SHA-256 of a file's decompressed content, read in blocks; None when the content is
-    empty (an empty file loads nothing, so it is never a copy) or the file cannot be read to
-    its end (the parse quarantines what it cannot read). The content, not the stored bytes:
-    gzip writes a time stamp into its header, so the same lines compressed again differ."""
+    """SHA-256 of a file's decompressed content, read in blocks. None when the content names
+    no `event_id` (an empty file, or one of malformed lines only: two quiet hours may hold the
+    same garbage without one being a copy of the other; events are unique, so a file holding
+    one is a copy only if delivered twice) or the file cannot be read to its end (the parse
+    quarantines what it cannot read). The content, not the stored bytes: gzip writes a time
+    stamp into its header, so the same lines compressed again differ."""
     digest = hashlib.sha256()
-    size = 0
+    marker = b'"event_id"'
+    has_event = False
+    tail = b""
     try:
         with item.open() as stream:
             while block := stream.read(READ_BLOCK_BYTES):
                 digest.update(block)
-                size += len(block)
+                # The marker may straddle two blocks: look across the boundary too.
+                has_event = has_event or marker in tail + block[: len(marker)] or marker in block
+                tail = block[-len(marker) :]
     except READ_ERRORS:
         return None
-    return digest.hexdigest() if size else None
+    return digest.hexdigest() if has_event else None
