@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.sources import DltSource
 
+from . import failed_loads
 from .lake import is_lake
 
 # Where a pipeline lands its source: the DuckDB warehouse file (the default), or the lake:
@@ -77,12 +79,18 @@ def run(
     """Extract, normalize and load ``source``; raise if any load job failed or the source's
     ``reconcile`` check fails."""
     started = time.perf_counter()
-    resumed = _finish_interrupted(pipeline)
-    if is_lake(pipeline):
-        _as_delta_tables(source)
-        info = pipeline.run(source, loader_file_format="parquet")
-    else:
-        info = pipeline.run(source)
+    try:
+        resumed = _finish_interrupted(pipeline)
+        if is_lake(pipeline):
+            _as_delta_tables(source)
+            info = pipeline.run(source, loader_file_format="parquet")
+        else:
+            info = pipeline.run(source)
+    except PipelineStepFailed as failure:
+        if failure.step != "load":
+            raise
+        # Name the table and columns, and the way out if a rerun cannot fix it.
+        raise failed_loads.explain(pipeline, failure) from failure
     info.raise_on_failed_jobs()
     normalized = pipeline.last_trace.last_normalize_info
     counts = normalized.row_counts if normalized else {}

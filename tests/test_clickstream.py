@@ -7,6 +7,7 @@ removes duplicates), against the real embedded PostgreSQL and DuckDB.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import os
@@ -548,3 +549,85 @@ def test_the_cli_prints_lines_read_loaded_and_quarantined(
     write_log(home.clickstream / "events-2026102009.jsonl.gz", event_line("e1") + b"oops\n")
     assert main(["--home", str(home.home), "ingest", "clickstream"]) == 0
     assert "lines read 2, loaded 1, quarantined 1" in capsys.readouterr().out
+
+
+def test_events_dated_beyond_the_tolerance_are_quarantined_and_reconciled(
+    paths: Paths, tmp_path: Path
+) -> None:
+    bucket = tmp_path / "logs"
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    write_log(
+        bucket / "events-2026102009.jsonl.gz",
+        event_line("e1")
+        # A device whose clock is years ahead, as ISO text and as epoch milliseconds.
+        + event_line("e2", timestamp="2031-06-01T09:00:00Z")
+        + event_line("e3", timestamp=int(datetime(2030, 1, 1, tzinfo=UTC).timestamp() * 1000))
+        # Within the tolerance (clock skew): an event.
+        + event_line("e4", timestamp=soon.strftime("%Y-%m-%dT%H:%M:%SZ")),
+    )
+
+    report = load(paths, bucket, future_event_tolerance_hours=2)
+
+    assert report.reconciled == {"lines read": 4, "loaded": 2, "quarantined": 2}
+    assert query(paths, "select event_id from raw_clickstream.events order by 1") == [
+        ("e1",),
+        ("e4",),
+    ]
+    quarantined = query(
+        paths, "select line_number, error from raw_clickstream.quarantine order by 1"
+    )
+    assert [number for number, _ in quarantined] == [2, 3]
+    assert all(error.startswith("timestamp in the future: after ") for _, error in quarantined)
+    assert query(
+        paths,
+        "select lines_read, events_loaded, lines_quarantined from raw_clickstream.files",
+    ) == [(4, 2, 2)]
+    with pytest.raises(ClickstreamSourceError, match="future_event_tolerance_hours is -1"):
+        clickstream(bucket_url=str(bucket), future_event_tolerance_hours=-1)
+
+
+def test_a_file_whose_content_was_already_loaded_is_skipped_and_reported(
+    paths: Paths, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bucket = tmp_path / "logs"
+    content = event_line("e1") + event_line("e2", hour=10)
+    write_log(bucket / "events-2026102009.jsonl.gz", content)
+    load(paths, bucket)
+    # The shipper delivers the file again under another name (compressed again, so its bytes
+    # differ), and a new hour twice in the same run; two quiet hours holding the same garbage
+    # and no event are no copies.
+    write_log(bucket / "resent/events-2026102009-retry.jsonl.gz", content)
+    write_log(bucket / "events-2026102011.jsonl.gz", event_line("e3", hour=11))
+    write_log(bucket / "events-2026102011-copy.jsonl.gz", event_line("e3", hour=11))
+    write_log(bucket / "events-2026102012.jsonl.gz", b"undefined\n")
+    write_log(bucket / "events-2026102013.jsonl.gz", b"undefined\n")
+    caplog.set_level(logging.WARNING)
+
+    report = load(paths, bucket)
+
+    assert report.reconciled == {"lines read": 3, "loaded": 1, "quarantined": 2}
+    assert "2 file(s) hold the content of a file already loaded" in caplog.text
+    assert (
+        "resent/events-2026102009-retry.jsonl.gz (same content as events-2026102009.jsonl.gz)"
+        in caplog.text
+    )
+    assert query(paths, "select event_id from raw_clickstream.events order by 1") == [
+        ("e1",),
+        ("e2",),
+        ("e3",),
+    ]
+    files = query(paths, "select file_name, content_sha256 from raw_clickstream.files order by 1")
+    assert [name for name, _ in files] == [
+        "events-2026102009.jsonl.gz",
+        "events-2026102011-copy.jsonl.gz",
+        "events-2026102012.jsonl.gz",
+        "events-2026102013.jsonl.gz",
+    ] or [name for name, _ in files] == [
+        "events-2026102009.jsonl.gz",
+        "events-2026102011.jsonl.gz",
+        "events-2026102012.jsonl.gz",
+        "events-2026102013.jsonl.gz",
+    ]
+    hashes = dict(files)
+    assert hashes["events-2026102009.jsonl.gz"] == hashlib.sha256(content).hexdigest()
+    assert hashes["events-2026102012.jsonl.gz"] is None

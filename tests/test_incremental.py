@@ -8,6 +8,7 @@ alone, unmarked ones were written by the run.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -29,9 +30,10 @@ from .test_cli import warehouse
 # Every incremental model: the table it builds, and the column the test marks: never negative,
 # and computed by the model itself, not read from the other table (a mark must not travel from
 # one table to the next). A new incremental model must be added here (the test checks the
-# manifest), so that it is compared with a full refresh too.
+# manifest), so that it is compared with a full refresh too. Not event_count: fct_sessions
+# compares it with its own to find the devices int_events_sessionized rebuilt.
 INCREMENTAL_MODELS = {
-    "int_events_sessionized": ("intermediate.int_events_sessionized", "event_count"),
+    "int_events_sessionized": ("intermediate.int_events_sessionized", "page_view_count"),
     "fct_sessions": ("web_analytics.fct_sessions", "duration_seconds"),
 }
 
@@ -111,7 +113,75 @@ def test_incremental_run_rebuilds_only_active_devices_and_equals_a_full_refresh(
         "--select",
         *(f"{name}+" for name in INCREMENTAL_MODELS),
     )
-    assert_equal_to_a_full_refresh(database, tmp_path)
+    assert_equal_to_a_full_refresh(database, tmp_path / "first")
+
+    # Events days late (an old session of a device gets one more event; a new device's only
+    # event is days old) and one from a device whose clock is years ahead: the daily build stays
+    # green, equals a full refresh, and no session reaches into the future.
+    device = write_late_and_future_events(database, demo_home / "clickstream")
+    events_before = device_event_counts(database, device)
+    result = warehouse("--home", str(demo_home), "ingest", "clickstream")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "quarantined 1" in result.stdout
+    dbt(database, tmp_path / "late", "build", "--select", "stg_clickstream__events+")
+    # Both late events are in sessions, the future one in none.
+    assert device_event_counts(database, device) == {
+        table: count + 1 for table, count in events_before.items()
+    }
+    assert device_event_counts(database, "late-device-test") == dict.fromkeys(events_before, 1)
+    assert device_event_counts(database, "future-device-test") == dict.fromkeys(events_before, 0)
+    with duckdb.connect(str(database), read_only=True) as conn:
+        for table, _ in INCREMENTAL_MODELS.values():
+            latest = conn.execute(f"select max(session_ended_at) from {table}").fetchone()[0]
+            assert latest.year < 2030, table
+    assert_equal_to_a_full_refresh(database, tmp_path / "second")
+
+
+def device_event_counts(database: Path, device: str) -> dict[str, int]:
+    """Events in the sessions of one device, per incremental model's table."""
+    with duckdb.connect(str(database), read_only=True) as conn:
+        return {
+            table: conn.execute(
+                f"select coalesce(sum(event_count), 0) from {table} where anonymous_id = ?",
+                [device],
+            ).fetchone()[0]
+            for table, _ in INCREMENTAL_MODELS.values()
+        }
+
+
+def write_late_and_future_events(database: Path, logs: Path) -> str:
+    """A new log file: an event 10 minutes into the oldest session (days behind the latest one),
+    the only event of a new device, days old, and an event dated in 2031. Returns the device
+    of the oldest session."""
+    with duckdb.connect(str(database), read_only=True) as conn:
+        device, started, context = conn.execute(
+            "select s.anonymous_id, s.session_started_at, e.context"
+            " from web_analytics.fct_sessions as s"
+            " inner join raw_clickstream.events as e on e.anonymous_id = s.anonymous_id"
+            " order by s.session_started_at, s.anonymous_id limit 1"
+        ).fetchone()
+    when = started + timedelta(minutes=10)
+    lines = [
+        {
+            "event_id": f"late-{n}",
+            "event": "page_view",
+            "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "anonymous_id": anonymous_id,
+            "properties": {},
+            "context": json.loads(context),
+        }
+        for n, (anonymous_id, at) in enumerate(
+            [
+                (device, when),
+                ("late-device-test", when),
+                ("future-device-test", when.replace(year=2031)),
+            ]
+        )
+    ]
+    path = logs / "late" / "events-late.jsonl.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode()))
+    return device
 
 
 def mark_built_sessions(database: Path) -> dict[str, tuple]:
@@ -130,7 +200,9 @@ def mark_built_sessions(database: Path) -> dict[str, tuple]:
 def assert_run_wrote_only_the_active_devices(database: Path, before: dict[str, tuple]) -> None:
     """The run rewrote every session of the active devices and nothing else; then unmark.
     Active: a device with an event at most the lookback before the latest session end built
-    before the run (events as staged by this run: staging is a table built with it)."""
+    before the run (events as staged by this run: staging is a table built with it). Devices
+    with an event loaded since the last build are rebuilt too, whatever its time: the demo's
+    new day has none later than the lookback."""
     lookback = timedelta(hours=_project_var("clickstream_lookback_hours"))
     with duckdb.connect(str(database)) as conn:
         for table, column in INCREMENTAL_MODELS.values():
@@ -162,7 +234,7 @@ def assert_run_wrote_only_the_active_devices(database: Path, before: dict[str, t
 def assert_equal_to_a_full_refresh(database: Path, work: Path) -> None:
     """A copy of the warehouse with the incremental models rebuilt from scratch is the same."""
     full = work / "full-refresh"
-    full.mkdir()
+    full.mkdir(parents=True)
     shutil.copy(database, full / "warehouse.duckdb")
     dbt(
         full / "warehouse.duckdb",

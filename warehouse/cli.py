@@ -5,6 +5,7 @@
     warehouse demo advance         move the simulated world forward one day (or --days N)
     warehouse demo stop            stop the embedded PostgreSQL
     warehouse ingest [SOURCE ...]  run the dlt pipelines (default: all)
+    warehouse discard-failed-load SOURCE  drop a load that cannot load; re-extracted next ingest
     warehouse build [DBT ARGS]     dbt build (extra arguments go to dbt)
     warehouse run                  ingest everything, then build, then publish
     warehouse publish              write serving.duckdb (marts + metric views) for BI tools
@@ -29,7 +30,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from . import commands
+from . import commands, discard
 from .access import restrict_umask, secure_home
 from .encryption import check_encryption
 from .errors import is_user_error, reason
@@ -160,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: [warehouse] destination in .dlt/config.toml, else duckdb)",
     )
     ingest.set_defaults(handler=commands.cmd_ingest)
+    discard.register(subcommands)
 
     subcommands.add_parser(
         "build",

@@ -30,6 +30,7 @@ STRIPE = {
             'id', charge_id, 'object', 'charge', 'amount', amount_cents, 'currency', currency,
             'created', extract(epoch from created_at)::bigint, 'status', status,
             'paid', status = 'succeeded', 'failure_code', failure_code, 'livemode', false,
+            'billing_details', json_build_object('email', billing_email, 'name', billing_name),
             'metadata', json_build_object('order_id', order_id::text)
         )::text""",
     ),

@@ -46,6 +46,9 @@ create table demo_api.charges (
     currency            text not null,
     status              text not null check (status in ('succeeded', 'failed')),
     failure_code        text,
+    -- The card holder's details at checkout, as Stripe's billing_details carries them.
+    billing_email       text,
+    billing_name        text,
     created_at          timestamptz not null
 );
 

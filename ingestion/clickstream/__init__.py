@@ -9,11 +9,13 @@ per event). Three tables, all appended to, because each file is loaded exactly o
   objects as JSON text), unknown fields in ``_extra``, and ``_file_name``/``_line_number``.
   Duplicates (the same ``event_id`` delivered twice) stay: staging removes them.
 - ``quarantine``: every line that is not a complete event, with its file, line number, raw
-  text and the reason. Nothing is dropped.
+  text and the reason, and every event dated more than ``future_event_tolerance_hours`` after
+  the run started (a device clock set wrong). Nothing is dropped.
 - ``files``: one row per file loaded: lines read, events loaded, lines quarantined (so
-  ``lines read = loaded + quarantined`` can be checked after every run, see ``reconcile``)
-  and the event fields it carried. It is also the record that stops a file from being loaded
-  twice, even if its modification time changes.
+  ``lines read = loaded + quarantined`` can be checked after every run, see ``reconcile``),
+  the event fields it carried and the SHA-256 of its content. It is also the record that stops
+  a file from being loaded twice, even if its modification time changes, and a file whose
+  content was already loaded under another name from being loaded again (it is reported).
 
 Schema drift (a field appearing or disappearing, such as the app's ``user_id`` ->
 ``account_id`` rename) is reported by name as soon as a file shows it; the raw data keeps both
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -41,8 +44,8 @@ from .helpers import (
     check_bucket,
 )
 from .parsing import LineBatcher, ParsedLines
-from .reading import read_lines
-from .reconciliation import Reconciliation, loaded_file_names, reconcile
+from .reading import content_hash, read_lines
+from .reconciliation import Reconciliation, loaded_contents, loaded_file_names, reconcile
 from .settings import (
     EVENTS_TABLE,
     FILE_GLOB,
@@ -63,6 +66,7 @@ def clickstream(
     bucket_url: str = dlt.config.value,
     file_glob: str = FILE_GLOB,
     chunk_size: int = 50_000,
+    future_event_tolerance_hours: float = 24,
 ) -> DltResource:
     """Load the event log files under ``bucket_url`` that are new since the last run.
 
@@ -72,6 +76,9 @@ def clickstream(
         file_glob: which files under it are logs; a file still being written must not match
             (ship it under a temporary name and rename it when complete).
         chunk_size: lines per Arrow batch; bounds the memory of the extract.
+        future_event_tolerance_hours: an event dated more than this after the run started is
+            quarantined (reason "timestamp in the future"), so it never reaches the marts nor
+            moves a watermark measured from the latest event.
 
     A bucket's credentials are read by dlt's filesystem resource from
     ``[sources.clickstream.credentials]`` (secrets.toml or environment); a local folder needs
@@ -84,11 +91,20 @@ def clickstream(
         files_per_page=FILES_PER_PAGE,
         incremental=dlt.sources.incremental("modification_date"),
     )
-    return files | read_events(chunk_size=chunk_size)
+    if future_event_tolerance_hours < 0:
+        raise ClickstreamSourceError(
+            f"clickstream source: future_event_tolerance_hours is {future_event_tolerance_hours}"
+            "; it must be 0 or more (hours an event may be dated after the load, for clock "
+            "skew). Fix [sources.clickstream] in .dlt/config.toml."
+        )
+    latest_event_at = datetime.now(UTC) + timedelta(hours=future_event_tolerance_hours)
+    return files | read_events(chunk_size=chunk_size, latest_event_at=latest_event_at)
 
 
 @dlt.transformer(name=EVENTS_TABLE, write_disposition="append")
-def read_events(files: list[FileItemDict], chunk_size: int) -> Iterator[Any]:
+def read_events(
+    files: list[FileItemDict], chunk_size: int, latest_event_at: datetime
+) -> Iterator[Any]:
     """Parse the new files into events and quarantined lines, and record each file.
 
     Files are read in name order, which for time-stamped log names is the order they were
@@ -98,21 +114,38 @@ def read_events(files: list[FileItemDict], chunk_size: int) -> Iterator[Any]:
     pipeline = dlt.current.pipeline()
     state = dlt.current.resource_state()
     already_loaded = loaded_file_names(pipeline)
+    contents = loaded_contents(pipeline)
+    copies: list[str] = []
     yield empty(EVENTS_SCHEMA)
     yield dlt.mark.with_table_name(empty(QUARANTINE_SCHEMA), QUARANTINE_TABLE)
-    yield dlt.mark.with_table_name(empty(FILES_SCHEMA), FILES_TABLE)
+    # The one table whose columns may evolve: a warehouse loaded before content hashes were
+    # recorded gets the column (NULL for its earlier files) instead of a frozen-contract error.
+    yield dlt.mark.with_hints(
+        empty(FILES_SCHEMA),
+        dlt.mark.make_hints(table_name=FILES_TABLE, schema_contract={"columns": "evolve"}),
+        create_table_variant=True,
+    )
 
     files = sorted(files, key=lambda file: file["relative_path"])
     skipped = [file["relative_path"] for file in files if file["relative_path"] in already_loaded]
     tallies: dict[str, FileTally] = {}
     # One thread for DuckDB: the batcher's worker thread already runs the parse beside the
     # reading and writing, and a second DuckDB thread only made the parse slower on 2 cores.
-    with duckdb.connect(config={"threads": 1}) as db, LineBatcher(db, chunk_size) as batcher:
+    with (
+        duckdb.connect(config={"threads": 1}) as db,
+        LineBatcher(db, chunk_size, latest_event_at) as batcher,
+    ):
         for item in files:
             name = item["relative_path"]
             if name in already_loaded:
                 continue
-            tally = tallies[name] = FileTally()
+            digest = content_hash(item)
+            if digest is not None and digest in contents:
+                copies.append(f"{name} (same content as {contents[digest]})")
+                continue
+            if digest is not None:
+                contents[digest] = name
+            tally = tallies[name] = FileTally(content_sha256=digest)
             try:
                 with item.open() as stream:
                     for lines in read_lines(stream, chunk_size):
@@ -131,6 +164,14 @@ def read_events(files: list[FileItemDict], chunk_size: int) -> Iterator[Any]:
         for parsed, complete in batcher.flush():
             yield from _loaded(parsed, tallies)
             yield from _recorded(complete, tallies, state)
+    if copies:
+        log.warning(
+            "clickstream: %d file(s) hold the content of a file already loaded and are not "
+            "loaded again: %s%s. Remove the copies from the log folder.",
+            len(copies),
+            ", ".join(copies[:5]),
+            " ..." if len(copies) > 5 else "",
+        )
     if skipped:
         log.warning(
             "clickstream: %d file(s) changed after they were loaded and are not loaded again "

@@ -88,6 +88,7 @@ FILES_SCHEMA = pa.schema(
         pa.field("events_loaded", pa.int64(), nullable=False),
         pa.field("lines_quarantined", pa.int64(), nullable=False),
         pa.field("event_fields", pa.string()),
+        pa.field("content_sha256", pa.string()),
     ]
 )
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -52,9 +53,12 @@ class LineBatcher:
     ``done`` whose every line is now parsed (their counts are final).
     """
 
-    def __init__(self, db: duckdb.DuckDBPyConnection, chunk_size: int) -> None:
+    def __init__(
+        self, db: duckdb.DuckDBPyConnection, chunk_size: int, latest_event_at: datetime
+    ) -> None:
         self.db = db
         self.chunk_size = chunk_size
+        self.latest_event_at = latest_event_at
         self.queued: list[pa.Table] = []
         self.count = 0
         self.done_files: list[Any] = []  # read to the end, their last lines still queued
@@ -82,7 +86,8 @@ class LineBatcher:
         lines = pa.concat_tables(self.queued) if self.queued else _EMPTY_LINES
         done_files, self.queued, self.count, self.done_files = self.done_files, [], 0, []
         if lines.num_rows or done_files:
-            yield from self._collect((self.worker.submit(parse_lines, self.db, lines), done_files))
+            parsing = self.worker.submit(parse_lines, self.db, lines, self.latest_event_at)
+            yield from self._collect((parsing, done_files))
 
     def _collect(
         self, next_batch: tuple[Future[ParsedLines], list[Any]] | None
@@ -111,12 +116,18 @@ _EMPTY_LINES = pa.table(
 )
 
 
-def parse_lines(db: duckdb.DuckDBPyConnection, lines: pa.Table) -> ParsedLines:
+def parse_lines(
+    db: duckdb.DuckDBPyConnection, lines: pa.Table, latest_event_at: datetime
+) -> ParsedLines:
     """Parse lines ``(line_number, line, _file_name)`` with DuckDB: complete events to their
-    columns, everything else to the quarantine with the reason."""
+    columns, everything else to the quarantine with the reason. An event dated after
+    ``latest_event_at`` (aware, UTC) is quarantined too: a device with a wrong clock."""
     db.register("lines", lines)
     try:
-        parsed = db.execute(PARSE_SQL).to_arrow_table()
+        parsed = db.execute(
+            PARSE_SQL,
+            {"latest_event_at": latest_event_at, "future_reason": future_reason(latest_event_at)},
+        ).to_arrow_table()
     finally:
         db.unregister("lines")
     bad = pc.is_valid(parsed["error"])
@@ -144,6 +155,14 @@ def parse_lines(db: duckdb.DuckDBPyConnection, lines: pa.Table) -> ParsedLines:
         events_per_file=_value_counts(good["_file_name"]),
         quarantined_per_file=_value_counts(quarantine["file_name"]),
         fields_per_file=fields_per_file,
+    )
+
+
+def future_reason(latest_event_at: datetime) -> str:
+    """The quarantine reason of an event dated after ``latest_event_at``."""
+    return (
+        f"timestamp in the future: after {latest_event_at:%Y-%m-%dT%H:%M:%SZ}, the load time "
+        "plus future_event_tolerance_hours (a device clock set wrong?)"
     )
 
 
@@ -188,6 +207,11 @@ _WRONG_TYPE = "\n".join(
     for name, kinds in EVENT_FIELD_TYPES.items()
 )
 
+# The event time is read here (ISO 8601 or epoch milliseconds, as staging reads it) only to
+# quarantine events dated beyond the tolerance after the load: a device with its clock years
+# ahead would otherwise reach the marts and move every watermark measured from the latest
+# session into the future. Other unreadable times stay events (staging gives them NULL).
+#
 # Three passes over a line, not more: json_valid (json_transform raises on bad JSON, and try()
 # would redo the whole vector row by row), json_transform and json_keys (for `_extra` and the
 # drift report). Unknown fields are rare: only their lines are read again, to build `_extra`.
@@ -215,6 +239,17 @@ valued as (
     from parsed
 ),
 
+timed as (
+    select
+        *,
+        case
+            when regexp_matches(timestamp, '^[0-9]{{13}}$')
+                then to_timestamp(timestamp::bigint / 1000)
+            else try_cast(timestamp as timestamptz)
+        end as event_at
+    from valued
+),
+
 checked as (
     select
         *,
@@ -227,8 +262,9 @@ checked as (
             when fields is null then 'JSON but not an object'
 {_MISSING}
 {_WRONG_TYPE}
+            when event_at > $latest_event_at then $future_reason
         end as error
-    from valued
+    from timed
 )
 
 select

@@ -3,9 +3,10 @@ complete lines with numpy, batched ``chunk_size`` lines at a time."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
@@ -114,3 +115,26 @@ def _rebatch(arrays: Iterable[pa.Array], size: int) -> Iterator[pa.Array]:
         raise
     if count:
         yield pa.concat_arrays(pending)
+
+
+def content_hash(item: Any) -> str | None:
+    """SHA-256 of a file's decompressed content, read in blocks. None when the content names
+    no `event_id` (an empty file, or one of malformed lines only: two quiet hours may hold the
+    same garbage without one being a copy of the other; events are unique, so a file holding
+    one is a copy only if delivered twice) or the file cannot be read to its end (the parse
+    quarantines what it cannot read). The content, not the stored bytes: gzip writes a time
+    stamp into its header, so the same lines compressed again differ."""
+    digest = hashlib.sha256()
+    marker = b'"event_id"'
+    has_event = False
+    tail = b""
+    try:
+        with item.open() as stream:
+            while block := stream.read(READ_BLOCK_BYTES):
+                digest.update(block)
+                # The marker may straddle two blocks: look across the boundary too.
+                has_event = has_event or marker in tail + block[: len(marker)] or marker in block
+                tail = block[-len(marker) :]
+    except READ_ERRORS:
+        return None
+    return digest.hexdigest() if has_event else None

@@ -97,3 +97,23 @@ def loaded_file_names(pipeline: dlt.Pipeline) -> set[str]:
         return set()
     names = query_loaded(pipeline, f"select file_name from {FILES_TABLE}", FILES_TABLE)["file_name"]
     return set(names.to_pylist())
+
+
+def loaded_contents(pipeline: dlt.Pipeline) -> dict[str, str]:
+    """The content hash of every file already loaded with lines, and the file's name: a file
+    of the same content under another name is not loaded again."""
+    if pipeline.default_schema_name is None:
+        return {}
+    schema = pipeline.default_schema
+    if FILES_TABLE not in schema.data_table_names(seen_data_only=True):
+        return {}
+    if "content_sha256" not in schema.get_table_columns(FILES_TABLE):
+        return {}  # files loaded before hashes were recorded
+    rows = query_loaded(
+        pipeline,
+        f"select content_sha256, min(file_name) as file_name from {FILES_TABLE}"
+        " where content_sha256 is not null group by content_sha256",
+        FILES_TABLE,
+    )
+    hashes, names = rows["content_sha256"].to_pylist(), rows["file_name"].to_pylist()
+    return dict(zip(hashes, names, strict=True))

@@ -29,6 +29,7 @@ class FileTally:
     events: int = 0
     quarantined: int = 0
     fields: set[str] = field(default_factory=set)
+    content_sha256: str | None = None
 
 
 def file_rows(items: Sequence[dict[str, Any]], tallies: dict[str, FileTally]) -> pa.Table:
@@ -44,6 +45,7 @@ def file_rows(items: Sequence[dict[str, Any]], tallies: dict[str, FileTally]) ->
             "events_loaded": [tally.events for tally in counts],
             "lines_quarantined": [tally.quarantined for tally in counts],
             "event_fields": [",".join(sorted(tally.fields)) or None for tally in counts],
+            "content_sha256": [tally.content_sha256 for tally in counts],
         },
         schema=FILES_SCHEMA,
     )

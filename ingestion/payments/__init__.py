@@ -61,8 +61,13 @@ def payments(
             initial_value=created_since,
             data_selector="data",
             params={"limit": page_size},
-            # Only declined charges have one; a small first load may have none.
-            columns={"failure_code": "text"} if name == "charges" else None,
+            # Only declined charges have one; a small first load may have none. Billing
+            # details are optional at the processor: staging reads them all the same.
+            columns=dict.fromkeys(
+                ("failure_code", "billing_details__email", "billing_details__name"), "text"
+            )
+            if name == "charges"
+            else None,
         )
         | {"write_disposition": merge}
         for name, path in ENDPOINTS.items()

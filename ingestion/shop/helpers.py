@@ -142,8 +142,16 @@ def read_table(
             " order by ordinal_position",
             (schema, table),
         ).fetchall()
+        # Raw does not copy the source's constraints: only the key is NOT NULL. dlt forwards
+        # an Arrow field's nullability to DuckDB, which cannot add a column with a constraint
+        # ("Adding columns with constraints not yet supported"): a NOT NULL column added to the
+        # shop would otherwise stop every load.
         arrow_schema = pa.schema(
-            pa.field(name, arrow_type(kind, precision, scale), nullable=nullable == "YES")
+            pa.field(
+                name,
+                arrow_type(kind, precision, scale),
+                nullable=nullable == "YES" or name != PRIMARY_KEY,
+            )
             for name, kind, nullable, precision, scale in columns
         )
         query = f'select * from "{schema}"."{table}"'

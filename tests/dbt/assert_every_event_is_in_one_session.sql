@@ -2,8 +2,8 @@
     Nothing lost in sessionization: for every device, the sessions of
     int_events_sessionized hold exactly its events with a time in stg_clickstream__events
     (the same count, all between the first session's start and the last one's end). An
-    incremental run misses an event that arrives later than var clickstream_lookback_hours
-    behind the latest session: it shows here; rebuild with
+    incremental run rebuilds every device with an event loaded since the last run, however
+    late: a device shown here means the incremental selection missed one; rebuild with
     `dbt build --full-refresh --select int_events_sessionized+`. Returns the devices that
     disagree.
 -#}

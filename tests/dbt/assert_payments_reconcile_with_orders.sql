@@ -4,11 +4,18 @@
     knows has exactly the row in fct_payment_reconciliation whose charges and refunds are
     those of staging (succeeded ones summed, declined attempts counted), and the mart's
     totals of charged, refunded and net received money equal staging's, less the test
-    accounts' orders. Test accounts are found again in the raw source with
-    is_test_account(), independently of the staging filter. Returns the disagreeing orders,
+    accounts' orders and charges. Test accounts are found again in the raw sources with
+    is_test_account(), independently of the staging filter: the shop's customers, and the
+    card holder's billing details of each charge (a test order the shop purged). Returns the disagreeing orders,
     and a row named `total` when the sums differ.
 -#}
 with
+
+payments_charges as (
+
+    select * from {{ source('payments', 'charges') }}
+
+),
 
 stg_shop__orders as (
 
@@ -49,19 +56,43 @@ test_account_orders as (
 
 ),
 
+test_account_charges as (
+
+    select id as charge_id
+    from payments_charges
+    where {{ is_test_account(
+        dbt.split_part('trim(billing_details__name)', "' '", 1),
+        dbt.split_part('trim(billing_details__name)', "' '", 2),
+        'billing_details__email',
+    ) }}
+
+),
+
 charges as (
 
     select * from stg_payments__charges
-    where order_id not in (select test_account_orders.order_id from test_account_orders)
+    where
+        order_id not in (select test_account_orders.order_id from test_account_orders)
+        and charge_id not in (select test_account_charges.charge_id from test_account_charges)
+
+),
+
+refunds as (
+
+    select * from stg_payments__refunds
+    where
+        order_id not in (select test_account_orders.order_id from test_account_orders)
+        and not exists (
+            select 1 from test_account_charges
+            where test_account_charges.charge_id = stg_payments__refunds.charge_id
+        )
 
 ),
 
 succeeded_refunds as (
 
-    select * from stg_payments__refunds
-    where
-        refund_status = 'succeeded'
-        and order_id not in (select test_account_orders.order_id from test_account_orders)
+    select * from refunds
+    where refund_status = 'succeeded'
 
 ),
 
@@ -102,8 +133,7 @@ expected_orders as (
 
     union
 
-    select order_id from stg_payments__refunds
-    where order_id not in (select test_account_orders.order_id from test_account_orders)
+    select order_id from refunds
 
 ),
 

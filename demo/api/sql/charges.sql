@@ -1,14 +1,17 @@
     -- A charge's time is whole seconds (the API speaks unix time).
     insert into {{ schema }}.charges (
-        charge_id, order_id, amount_cents, currency, status, failure_code, created_at
+        charge_id, order_id, amount_cents, currency, status, failure_code, billing_email,
+        billing_name, created_at
     )
     select
         {{ object_id("ch", "attempts.order_id", "attempts.attempt") }},
-        order_id,
+        attempts.order_id,
         amount_cents,
         'usd',
         status,
         failure_code,
+        c.email,
+        c.first_name || ' ' || c.last_name,
         date_trunc('second', charged_at)
     from (
         select
@@ -49,4 +52,7 @@
         where {{ chance("p.order_id", 12) }} < case when p.paid_at is null
             then {{ declined_never_paid_rate }} else {{ declined_before_paying_rate }} end
     ) as attempts
+    -- The card holder is the order's customer (a hard-deleted one has no details left).
+    left join demo_meta.order_plans as o on attempts.order_id = o.order_id
+    left join shop.customers as c on o.customer_id = c.id
     where charged_at >= %(lo)s and charged_at < %(hi)s

@@ -3,8 +3,10 @@
     a voided order still has to be given back), plus one row per order id the payment
     processor knows and the shop does not (is_order_in_shop false), with its succeeded
     charges and refunds added up and classified. Charges and refunds of test accounts'
-    orders are left out with the orders. Declined attempts move no money: they are counted
-    (failed_charge_count), never added; pending and failed refunds are neither.
+    orders are left out with the orders, and so are those whose charge's billing details
+    are a test account's (stg_payments__charges.is_test_account), whatever became of the
+    order. Declined attempts move no money: they are counted (failed_charge_count), never
+    added; pending and failed refunds are neither.
 -#}
 with
 
@@ -32,6 +34,18 @@ stg_payments__refunds as (
 
 ),
 
+{#
+    Charges whose billing details are a test account's, and so their refunds: left out even
+    when the shop no longer has their order (purged before the warehouse first loaded it).
+#}
+test_account_charges as (
+
+    select charge_id
+    from stg_payments__charges
+    where coalesce(is_test_account, false)
+
+),
+
 {# One row per money movement at the processor, refunds with their own order id. #}
 payment_movements as (
 
@@ -39,23 +53,29 @@ payment_movements as (
         order_id,
         'charge' as movement_type,
         is_succeeded,
+        cast(null as {{ dbt.type_string() }}) as refund_reason,
         currency,
         charge_amount as amount,
         charged_at as moved_at
 
     from stg_payments__charges
+    where not coalesce(is_test_account, false)
 
     union all
 
     select
-        order_id,
+        stg_payments__refunds.order_id,
         'refund' as movement_type,
-        refund_status = 'succeeded' as is_succeeded,
-        currency,
-        refund_amount as amount,
-        refunded_at as moved_at
+        stg_payments__refunds.refund_status = 'succeeded' as is_succeeded,
+        stg_payments__refunds.refund_reason,
+        stg_payments__refunds.currency,
+        stg_payments__refunds.refund_amount as amount,
+        stg_payments__refunds.refunded_at as moved_at
 
     from stg_payments__refunds
+    left join test_account_charges
+        on stg_payments__refunds.charge_id = test_account_charges.charge_id
+    where test_account_charges.charge_id is null
 
 ),
 
@@ -78,6 +98,14 @@ order_payments as (
         sum(
             case when movement_type = 'refund' and is_succeeded then amount else 0 end
         ) as refunded_amount,
+        {# A duplicate charge given back, not money given back for the order itself. #}
+        sum(
+            case
+                when movement_type = 'refund' and is_succeeded and refund_reason = 'duplicate'
+                    then amount
+                else 0
+            end
+        ) as duplicate_refunded_amount,
         min(currency) as payment_currency,
         min(case when is_succeeded then currency end) as lowest_moved_currency,
         max(case when is_succeeded then currency end) as highest_moved_currency,
@@ -161,6 +189,9 @@ orders_with_payments as (
         cast(coalesce(order_payments.refund_count, 0) as {{ dbt.type_bigint() }}) as refund_count,
         cast(coalesce(order_payments.charged_amount, 0) as decimal(18, 2)) as charged_amount,
         cast(coalesce(order_payments.refunded_amount, 0) as decimal(18, 2)) as refunded_amount,
+        cast(
+            coalesce(order_payments.duplicate_refunded_amount, 0) as decimal(18, 2)
+        ) as duplicate_refunded_amount,
         {# Money moved in another currency than the order's cannot be compared with it. #}
         coalesce(
             order_payments.lowest_moved_currency != orders.currency
@@ -221,6 +252,9 @@ final as (
         cast(amount_due as decimal(18, 2)) as amount_due,
         charged_amount,
         refunded_amount,
+        duplicate_refunded_amount,
+        cast(refunded_amount - duplicate_refunded_amount as decimal(18, 2))
+            as order_refunded_amount,
         cast(net_received_amount as decimal(18, 2)) as net_received_amount,
         cast(net_received_amount - amount_due as decimal(18, 2)) as difference_amount,
         ordered_at,

@@ -6,12 +6,14 @@
     event delivered late or out of order lands in the session it belongs to.
 
     Incremental, the exception in its folder: the unit of work is the device. A run rebuilds,
-    from all their events, the sessions of every device with an event at most
-    var clickstream_lookback_hours before the latest session end already built (the new
-    events, the sessions they extend across the boundary, and events arriving up to that
-    late), and delete+insert on anonymous_id replaces all of those devices' sessions. Keyed
-    on session_id instead, a late event that moves a session's start (its id) or joins two
-    sessions would leave the superseded rows behind.
+    from all their events, the sessions of every device with an event loaded after the
+    latest load already built (events_loaded_at), however old the event, or an event at most
+    var clickstream_lookback_hours before the latest session end already built (the sessions
+    new events extend across the boundary), and delete+insert on anonymous_id replaces all of
+    those devices' sessions. The load time is the watermark that finds late events: an event
+    time cannot, since a late event lies before it (and a device clock set wrong after it).
+    Keyed on session_id instead, a late event that moves a session's start (its id) or joins
+    two sessions would leave the superseded rows behind.
 -#}
 {{
     config(
@@ -43,9 +45,11 @@ devices_to_build as (
     select distinct anonymous_id
     from timed_events
     {% if is_incremental() %}
-        where event_at >= {{
-            incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
-        }}
+        where
+            loaded_at > (select max(events_loaded_at) from {{ this }})
+            or event_at >= {{
+                incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
+            }}
     {% endif %}
 
 ),
@@ -143,6 +147,7 @@ session_totals as (
         device_session_number,
         min(event_at) as session_started_at,
         max(event_at) as session_ended_at,
+        max(loaded_at) as events_loaded_at,
         count(*) as event_count,
         sum(
             case when event_type in ('page_view', 'product_view') then 1 else 0 end
@@ -216,7 +221,8 @@ final as (
         cast(session_totals.checkout_count as {{ dbt.type_int() }}) as checkout_count,
         cast(session_totals.order_count as {{ dbt.type_int() }}) as order_count,
         session_totals.session_started_at,
-        session_totals.session_ended_at
+        session_totals.session_ended_at,
+        session_totals.events_loaded_at
 
     from session_totals
     inner join first_events

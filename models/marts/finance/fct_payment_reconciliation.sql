@@ -49,11 +49,20 @@ reasons as (
             when not is_order_in_shop and net_received_amount != 0 then 'unknown_order'
             when refunded_amount > charged_amount then 'over_refunded'
             when amount_due = 0 and net_received_amount > 0 then 'refund_missing'
+            {# Refunds of a duplicate charge give nothing back for the returned items. #}
             when
-                order_status = 'returned' and net_received_amount >= order_total
+                order_status = 'returned'
+                and net_received_amount >= order_total
+                and order_refunded_amount = 0
                 then 'refund_missing'
             when
                 succeeded_charge_count > 1 and net_received_amount > order_total
+                then 'double_charged'
+            {# The return refunded, a duplicate charge kept: the kept part is the duplicate. #}
+            when
+                order_status = 'returned'
+                and succeeded_charge_count > 1
+                and net_received_amount >= order_total
                 then 'double_charged'
             when
                 amount_due > 0 and charged_amount = 0 and is_payment_overdue
@@ -62,7 +71,8 @@ reasons as (
             when amount_due > 0 and charged_amount = 0 then null
             when difference_amount != 0 then 'amount_mismatch'
             when
-                order_status = 'returned' and charged_amount < order_total
+                order_status = 'returned'
+                and (charged_amount < order_total or net_received_amount >= order_total)
                 then 'amount_mismatch'
         end as mismatch_reason
 
@@ -100,6 +110,8 @@ final as (
         amount_due,
         charged_amount,
         refunded_amount,
+        duplicate_refunded_amount,
+        order_refunded_amount,
         net_received_amount,
         difference_amount,
         ordered_at,

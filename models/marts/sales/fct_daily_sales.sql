@@ -108,7 +108,7 @@ final as (
             as decimal(18, 2)
         ) as net_revenue,
         {{ divide('daily_orders.gross_revenue', 'daily_orders.order_count') }}
-            as average_order_value
+            as gross_average_order_value
 
     from calendar
     left join daily_orders

@@ -5,9 +5,11 @@
 
     Incremental like int_events_sessionized, and on the same unit: a run replaces all the
     sessions of every device with a session ending at most var clickstream_lookback_hours
-    before the latest session end already here (delete+insert on anonymous_id), which takes
-    in the devices' new and rebuilt sessions and their refreshed stitching (a first login
-    re-attributes the device's earlier anonymous sessions).
+    before the latest session end already here, or with a session not here as it is now (a
+    new session_id or event_count: the device was rebuilt for a late event, however old),
+    with delete+insert on anonymous_id, which takes in the devices' new and rebuilt sessions
+    and their refreshed stitching (a first login re-attributes the device's earlier
+    anonymous sessions).
 -#}
 {{
     config(
@@ -43,9 +45,17 @@ devices_to_build as (
     select distinct anonymous_id
     from int_sessions_stitched
     {% if is_incremental() %}
-        where session_ended_at >= {{
-            incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
-        }}
+        where
+            session_ended_at >= {{
+                incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
+            }}
+            or not exists (
+                select 1
+                from {{ this }} as built
+                where
+                    built.session_id = int_sessions_stitched.session_id
+                    and built.event_count = int_sessions_stitched.event_count
+            )
     {% endif %}
 
 ),

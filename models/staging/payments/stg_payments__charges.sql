@@ -23,6 +23,8 @@ renamed as (
         ----------  ids
         id as charge_id,
         cast(metadata__order_id as {{ dbt.type_bigint() }}) as order_id,
+        {# Joins to stg_shop__customers.email_hash; the email itself goes no further. #}
+        {{ hash_pii('billing_details__email') }} as billing_email_hash,
 
         ----------  strings
         lower(trim(status)) as charge_status,
@@ -35,6 +37,16 @@ renamed as (
         ----------  booleans
         lower(trim(status)) = 'succeeded' as is_succeeded,
         livemode as is_live,
+        {#
+            The shop's test-account rules on the card holder's billing details: the one way
+            to recognise a test account's charge whose order the shop purged before the
+            warehouse saw it. A charge without billing details cannot be recognised.
+        #}
+        {{ is_test_account(
+            dbt.split_part('trim(billing_details__name)', "' '", 1),
+            dbt.split_part('trim(billing_details__name)', "' '", 2),
+            'billing_details__email',
+        ) }} as is_test_account,
 
         ----------  timestamps
         {{ to_utc(epoch_to_timestamp('created')) }} as charged_at
