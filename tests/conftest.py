@@ -15,7 +15,7 @@ import pytest
 from demo.postgres import embedded_dsn, stop_embedded
 from warehouse.paths import Paths
 
-from .helpers import shareable_home
+from .helpers import CHROMIUM, CHROMIUM_ARGS, shareable_home
 
 # Small enough for a 2-core machine, large enough that every kind of mess occurs.
 TEST_SCALE = 0.02
@@ -98,3 +98,17 @@ def built_demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     yield home
     subprocess.run([*command, "demo", "stop"], capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by playwright (no downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "chromium is missing: `make test` installs it (apt)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

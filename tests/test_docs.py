@@ -3,35 +3,16 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import cli_server, free_port
 from warehouse.dbt import mart_relations
 from warehouse.paths import Paths
 
 pytestmark = pytest.mark.slow
-
-# `make test` installs Debian's chromium; a missing browser is a failure, not a skip.
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# As root in a container: no sandbox, no GPU; no background calls to Google's hosts, which
-# this machine's closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # The model nodes the lineage graph shows, read from the docs app's own graph service.
 DISPLAYED_MODELS_JS = """
@@ -44,52 +25,14 @@ DISPLAYED_MODELS_JS = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def docs_url(built_demo_home: Path) -> Iterator[str]:
     """The docs site of the demo build, served by `warehouse docs --serve`."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "warehouse.cli", "--home", str(built_demo_home), "docs",
-         "--serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "the docs server did not start in 300 s"
-            try:
-                with urllib.request.urlopen(url + "catalog.json", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(1)
+    args = ["--home", str(built_demo_home), "docs", "--serve", "--port", str(port)]
+    with cli_server(args, url + "catalog.json", timeout=300):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "chromium is missing: `make test` installs it (apt)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def test_lineage_page_renders_every_mart(

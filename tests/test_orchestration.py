@@ -13,12 +13,9 @@ import gzip
 import itertools
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,11 +36,10 @@ from orchestration.instance import dagster_home
 from orchestration.location import build_definitions
 from orchestration.resources import WRITER_POOL, WRITER_TAGS, WarehouseResource
 from tests.chaos.harness import differences, mart_checksums
+from tests.helpers import cli_server, free_port
 from warehouse.dbt import mart_relations
 from warehouse.paths import PROJECT_DIR, Paths
 from warehouse.sources import shop_dsn
-
-from .test_docs import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -327,47 +323,10 @@ def _writes(step_key: str) -> bool:
 def ui_url(orchestrated: Paths) -> Iterator[str]:
     """`warehouse ui` on the orchestrated home, in a process group of its own (stopped whole)."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "warehouse.cli", "--home", str(orchestrated.home), "ui",
-         "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "the Dagster UI did not start in 240 s"
-            try:
-                with urllib.request.urlopen(url + "/server_info", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(1)
+    args = ["--home", str(orchestrated.home), "ui", "--port", str(port)]
+    with cli_server(args, url + "/server_info", timeout=240):
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "chromium is missing: `make test` installs it (apt)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def _dismiss_welcome(page) -> None:
