@@ -31,6 +31,8 @@ from warehouse.paths import PROJECT_DIR, Paths
 from .conftest import TEST_SCALE
 from .test_cli import warehouse
 
+pytestmark = pytest.mark.slow
+
 SHOP_TABLES = ("customers", "products", "orders", "order_items", "shipments")
 
 

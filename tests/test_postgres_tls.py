@@ -22,6 +22,8 @@ from demo.tls import TlsFiles, local_ca
 from warehouse.paths import Paths
 from warehouse.postgres_tls import with_tls
 
+pytestmark = pytest.mark.slow
+
 SERVER_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
 
 
