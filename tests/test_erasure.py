@@ -8,6 +8,8 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -15,10 +17,13 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 
 from demo.postgres import embedded_dsn
-from warehouse.paths import PROJECT_DIR
+from warehouse.erasure import RAW_PII
+from warehouse.lake import LakeError, snapshot
+from warehouse.lake_erasure import erase_lake
+from warehouse.paths import PROJECT_DIR, Paths
 
 PII_COLUMNS = ("email", "phone", "street_address", "first_name", "last_name")
 
@@ -187,3 +192,55 @@ def test_forget_erases_a_customer_from_every_file_and_replays(
     assert reverse.returncode == 0, reverse.stdout + reverse.stderr
     with psycopg.connect(shop_dsn) as conn:
         assert conn.execute(crm, [customer]).fetchone() == (0,)
+
+
+def test_lake_erasure_leaves_no_value_in_data_files_or_the_delta_log(paths: Paths) -> None:
+    # The victim holds the smallest email and the largest last name, so Delta's column
+    # statistics (min/max in the log) carry their values: the case a data-file rewrite misses.
+    uri = str(paths.lake / "raw_shop" / "customers")
+    schema = pa.schema(
+        [
+            pa.field("id", pa.int64(), nullable=False),
+            pa.field("first_name", pa.string(), nullable=False),
+            pa.field("last_name", pa.string(), nullable=False),
+            pa.field("email", pa.string()),
+            pa.field("phone", pa.string()),
+        ]
+    )
+    rows = [
+        (1, "Ann", "Berg", "ann.berg@example.org", "+31 20 111"),
+        (2, "Vic", "Zzyzx", "aaa.victim@example.org", "+31 20 999"),
+        (3, "Bob", "Marsh", "bob.marsh@example.org", None),
+    ]
+    for batch in (rows[:2], rows[2:]):  # two versions: the values in more than one log entry
+        columns = list(zip(*batch, strict=True))
+        write_deltalake(uri, pa.table(columns, schema=schema), mode="append")
+    victim = ["aaa.victim@example.org", "Zzyzx", "+31 20 999"]
+    in_log = _files_holding(paths.lake / "raw_shop" / "customers" / "_delta_log", victim)
+    assert {"aaa.victim@example.org", "Zzyzx"} <= set(in_log), "the control: stats hold them"
+
+    before_erasure = datetime.now(UTC)
+    assert [item.version for item in snapshot(paths, as_of=before_erasure)] == [1]
+    time.sleep(0.01)  # commit times are in milliseconds
+
+    assert erase_lake(paths, 2, RAW_PII) == {"raw_shop.customers": 1}
+
+    assert _files_holding(paths.lake, victim) == {}
+    table = DeltaTable(uri)
+    read = {row["id"]: row for row in table.to_pyarrow_table().to_pylist()}
+    assert len(read) == 3 and read[1]["email"] == "ann.berg@example.org"
+    assert (read[2]["first_name"], read[2]["last_name"], read[2]["email"], read[2]["phone"]) == (
+        "",
+        "",
+        None,
+        None,
+    )
+    # The erasure is a version of its own, the first the history still has.
+    assert table.history()[-1]["operation"] == "UPDATE"
+    # Time travel to before it ends with a clear error, not an empty or wrong table.
+    with pytest.raises(LakeError, match="no history before version 2"):
+        snapshot(paths, as_of=before_erasure)
+    # A rerun (a request completed again) blanks the row again; the table still reads.
+    assert erase_lake(paths, 2, RAW_PII) == {"raw_shop.customers": 1}
+    assert DeltaTable(uri).to_pyarrow_table().num_rows == 3
+    assert _files_holding(paths.lake, victim) == {}

@@ -10,9 +10,10 @@ blanking the customer's columns is three steps per table holding their PII:
 2. ``VACUUM`` with zero retention (``full``: orphan files too): every data file no longer in
    the current version is deleted, so no older file still holds the values. Time travel of
    this table to the versions before the erasure ends here;
-3. a checkpoint at the current version, then the log entries and checkpoints before it are
+3. a checkpoint at the erasure's version, then the log entries and checkpoints before it are
    deleted: they described versions whose files are gone, and their statistics may carry the
-   values. Readers start from the checkpoint, whose statistics describe the current files only.
+   values. Readers start from the checkpoint, whose statistics describe the files of the
+   erased version only; the table's history begins with the erasure.
 """
 
 from __future__ import annotations
@@ -66,19 +67,21 @@ def _erase_table(uri: str, key: str, columns: tuple[str, ...], customer_id: int)
     metrics: dict[str, Any] = delta.update(updates=updates, predicate=predicate)
     rows = int(metrics.get("num_updated_rows", 0))
     delta = DeltaTable(uri)
+    erased = delta.version()
+    # A checkpoint at the erasure's own version: the log before it can go, and the history
+    # still begins with the erasure (UPDATE), followed by the vacuum's commits.
+    delta.create_checkpoint()
     removed = delta.vacuum(
         retention_hours=0, dry_run=False, enforce_retention_duration=False, full=True
     )
-    delta = DeltaTable(uri)
-    delta.create_checkpoint()
-    dropped = _drop_log_before(uri, delta.version())
+    dropped = _drop_log_before(uri, erased)
     log.info(
         "lake %s: customer %s erased in %d row(s) (version %d); %d data file(s) vacuumed, "
         "%d log entr(ies) before the checkpoint deleted",
         uri,
         customer_id,
         rows,
-        delta.version(),
+        erased,
         len(removed),
         dropped,
     )
