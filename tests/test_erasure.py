@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from deltalake import DeltaTable, write_deltalake
 
 from demo.postgres import embedded_dsn
-from warehouse.paths import PROJECT_DIR
+from warehouse.erasure import RAW_PII
+from warehouse.lake import LakeError, snapshot
+from warehouse.lake_erasure import erase_lake
+from warehouse.paths import PROJECT_DIR, Paths
 
 PII_COLUMNS = ("email", "phone", "street_address", "first_name", "last_name")
 
@@ -64,6 +73,17 @@ def _unique_customer(warehouse: Path) -> tuple[int, dict[str, str]]:
     return row[0], dict(zip(PII_COLUMNS, row[1:], strict=True))
 
 
+def _lake_customers(home: Path) -> pa.Table:
+    """The current version of the lake's customers table."""
+    return DeltaTable(str(home / "lake" / "raw_shop" / "customers")).to_pyarrow_table()
+
+
+def _lake_row(home: Path, customer: int) -> tuple:
+    table = _lake_customers(home)
+    (row,) = table.filter(pc.equal(table["id"], customer)).to_pylist()
+    return tuple(row[c] for c in ("email", "phone", "street_address", "first_name", "last_name"))
+
+
 @pytest.mark.slow
 def test_forget_erases_a_customer_from_every_file_and_replays(
     built_demo_home: Path, shop_dsn: str, tmp_path: Path
@@ -87,10 +107,15 @@ def test_forget_erases_a_customer_from_every_file_and_replays(
     with psycopg.connect(shop_dsn) as conn:
         crm = "select count(*) from crm.customer_flags where customer_id = %s"
         assert conn.execute(crm, [customer]).fetchone() == (1,)
+    # The lake too: the shop landed as Delta tables (<home>/lake, state in <home>/dlt-lake).
+    lake = _warehouse(home, "ingest", "shop", "--destination", "lake", env=env)
+    assert lake.returncode == 0, lake.stdout + lake.stderr
+    lake_customers = _lake_customers(home)
     # The control: before the erasure the bytes are there to be found (the raw table, dlt's
-    # loaded packages), so the search below can fail.
+    # loaded packages, the lake's data files), so the search below can fail.
     before = _files_holding(home, searched)
     assert "warehouse.duckdb" in before.get(pii["email"], []), before
+    assert any(f.startswith("lake/raw_shop/customers/") for f in before[pii["email"]]), before
 
     forget = _warehouse(home, "forget", "--customer", str(customer), env=env)
     assert forget.returncode == 0, forget.stdout[-3000:] + forget.stderr[-3000:]
@@ -129,6 +154,10 @@ def test_forget_erases_a_customer_from_every_file_and_replays(
         ).fetchone()
     assert who and when and status == "done"
     assert json.loads(erased)["warehouse rows"]["raw_shop.customers"] == 1
+    assert json.loads(erased)["lake rows"] == {"raw_shop.customers": 1}
+    # The lake table still reads, every row there, the customer's blanked in a new version.
+    assert _lake_customers(home).num_rows == lake_customers.num_rows
+    assert _lake_row(home, customer) == (None, None, None, "", "")
 
     # A replay from scratch (raw dropped, dlt's folder gone) reloads every customer from the
     # shop, which still has this one: the suppression list keeps the PII out, and reverse ETL
@@ -147,7 +176,71 @@ def test_forget_erases_a_customer_from_every_file_and_replays(
             [customer],
         ).fetchone() == (None, None, None)
     assert _files_holding(home / "dlt", searched) == {}
+    # The same replay into the lake (its cursors and dlt's state in the lake dropped): every
+    # customer is merged again, this one still blank.
+    shutil.rmtree(home / "dlt-lake")
+    for state in (home / "lake" / "raw_shop" / "_dlt_pipeline_state").iterdir():
+        state.unlink()  # the folder stays: dlt creates a dataset's folders once
+    replay = _warehouse(home, "ingest", "shop", "--destination", "lake", env=env)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    merged = re.search(r"customers ([\d,]+)", replay.stdout)
+    assert merged and int(merged[1].replace(",", "")) == lake_customers.num_rows, replay.stdout
+    assert _lake_customers(home).num_rows == lake_customers.num_rows
+    assert _lake_row(home, customer) == (None, None, None, "", "")
+    assert _files_holding(home / "lake", searched) == {}
     reverse = _warehouse(home, "reverse-etl", env=env)
     assert reverse.returncode == 0, reverse.stdout + reverse.stderr
     with psycopg.connect(shop_dsn) as conn:
         assert conn.execute(crm, [customer]).fetchone() == (0,)
+
+
+def test_lake_erasure_leaves_no_value_in_data_files_or_the_delta_log(paths: Paths) -> None:
+    # The victim holds the smallest email and the largest last name, so Delta's column
+    # statistics (min/max in the log) carry their values: the case a data-file rewrite misses.
+    uri = str(paths.lake / "raw_shop" / "customers")
+    schema = pa.schema(
+        [
+            pa.field("id", pa.int64(), nullable=False),
+            pa.field("first_name", pa.string(), nullable=False),
+            pa.field("last_name", pa.string(), nullable=False),
+            pa.field("email", pa.string()),
+            pa.field("phone", pa.string()),
+        ]
+    )
+    rows = [
+        (1, "Ann", "Berg", "ann.berg@example.org", "+31 20 111"),
+        (2, "Vic", "Zzyzx", "aaa.victim@example.org", "+31 20 999"),
+        (3, "Bob", "Marsh", "bob.marsh@example.org", None),
+    ]
+    for batch in (rows[:2], rows[2:]):  # two versions: the values in more than one log entry
+        columns = list(zip(*batch, strict=True))
+        write_deltalake(uri, pa.table(columns, schema=schema), mode="append")
+    victim = ["aaa.victim@example.org", "Zzyzx", "+31 20 999"]
+    in_log = _files_holding(paths.lake / "raw_shop" / "customers" / "_delta_log", victim)
+    assert {"aaa.victim@example.org", "Zzyzx"} <= set(in_log), "the control: stats hold them"
+
+    before_erasure = datetime.now(UTC)
+    assert [item.version for item in snapshot(paths, as_of=before_erasure)] == [1]
+    time.sleep(0.01)  # commit times are in milliseconds
+
+    assert erase_lake(paths, 2, RAW_PII) == {"raw_shop.customers": 1}
+
+    assert _files_holding(paths.lake, victim) == {}
+    table = DeltaTable(uri)
+    read = {row["id"]: row for row in table.to_pyarrow_table().to_pylist()}
+    assert len(read) == 3 and read[1]["email"] == "ann.berg@example.org"
+    assert (read[2]["first_name"], read[2]["last_name"], read[2]["email"], read[2]["phone"]) == (
+        "",
+        "",
+        None,
+        None,
+    )
+    # The erasure is a version of its own, the first the history still has.
+    assert table.history()[-1]["operation"] == "UPDATE"
+    # Time travel to before it ends with a clear error, not an empty or wrong table.
+    with pytest.raises(LakeError, match="no history before version 2"):
+        snapshot(paths, as_of=before_erasure)
+    # A rerun (a request completed again) blanks the row again; the table still reads.
+    assert erase_lake(paths, 2, RAW_PII) == {"raw_shop.customers": 1}
+    assert DeltaTable(uri).to_pyarrow_table().num_rows == 3
+    assert _files_holding(paths.lake, victim) == {}

@@ -21,7 +21,9 @@ built from them (``email_hash``), the serving file, and the CRM flags pushed by 
 
 The audit row records what each step did; a request whose steps did not all finish stays
 ``requested`` and a rerun completes it. The lake (``warehouse ingest --destination lake``) is
-not rewritten here: the report names the files still holding the customer's rows.
+erased too, with Delta's own operations (``warehouse/lake_erasure.py``): an UPDATE commit, then
+a zero-retention VACUUM and a checkpoint, so neither an older data file nor the transaction
+log's statistics keep the values; time travel of those tables before the erasure ends there.
 """
 
 from __future__ import annotations
@@ -188,12 +190,15 @@ def forget(paths: Paths, customer_id: int, requested_by: str | None = None) -> E
     if crm is not None:
         report.erased["crm rows"] = crm
     report.erased["dlt load packages"] = _drop_loaded_packages(paths)
-    lake = sorted(_lake_files(paths))
+    from .lake_erasure import erase_lake
+
+    lake = erase_lake(paths, customer_id, RAW_PII)
     if lake:
+        report.erased["lake rows"] = lake
+    elif any(_lake_files(paths)):
         report.not_erased["lake"] = (
-            f"{len(lake)} lake file(s) under {paths.lake} hold raw shop customers (e.g. "
-            f"{lake[0]}): delete the customer's rows with the lake's own table format "
-            "(Delta: DELETE, then VACUUM with zero retention) or rewrite those files"
+            f"{paths.lake / 'raw_shop' / SUPPRESSED_RESOURCE[0]} holds files but is not a Delta "
+            "table: delete the customer's rows from those files, or land the lake again"
         )
     _record(paths, report, "incomplete" if report.not_erased else "done")
     log.info("erasure of customer %s: %s", customer_id, report.summary())

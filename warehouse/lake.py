@@ -113,8 +113,21 @@ def _version_at(delta, as_of: datetime) -> int | None:
     """The last version of ``delta`` committed at or before ``as_of``, None if none was."""
     moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     millis = int(moment.timestamp() * 1000)
-    committed = [entry["version"] for entry in delta.history() if int(entry["timestamp"]) <= millis]
-    return max(committed) if committed else None
+    history = delta.history()
+    committed = [entry["version"] for entry in history if int(entry["timestamp"]) <= millis]
+    if committed:
+        return max(committed)
+    first = min(history, key=lambda entry: entry["version"], default=None)
+    if first is not None and first["version"] > 0:
+        # The log before `first` was deleted (an erasure, or Delta's log retention): the table
+        # existed then, but which files made it up is no longer known.
+        since = datetime.fromtimestamp(int(first["timestamp"]) / 1000, UTC).isoformat()
+        raise LakeError(
+            f"{delta.table_uri} has no history before version {first['version']} ({since}): "
+            "its log before that was deleted (a customer erasure, or Delta's log retention); "
+            "choose a moment after it"
+        )
+    return None
 
 
 def write_snapshot(paths: Paths, snapshots: list[TableSnapshot], label: str) -> Path:
