@@ -43,7 +43,8 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 # The optional Spark extras (pyspark, dbt-spark) on top of the default install; reinstalled
 # whenever the default install is synced (which removes them) or their lock changes.
 $(SPARK_STAMP): requirements-spark.lock $(STAMP)
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python \
+	@# --no-deps: the lock is complete; resolving again would add what it leaves out (sqlglotrs).
+	$(BIN)/uv pip install --quiet --compile-bytecode --no-deps --python $(BIN)/python \
 		-r requirements-spark.lock
 	touch $@
 
