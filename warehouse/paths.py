@@ -55,6 +55,11 @@ class Paths:
         return self.home / "lake"
 
     @property
+    def bus(self) -> Path:
+        """Data folder of the embedded NATS JetStream server (when no bus url is set)."""
+        return self.home / "nats"
+
+    @property
     def lake_snapshots(self) -> Path:
         """Lists of the lake's data files at one version per table, for dbt (warehouse/lake.py)."""
         return self.home / "lake-snapshots"
