@@ -6,7 +6,7 @@ buffer until the collector has accepted it (its 200 means JetStream stored it). 
 keeps the batch in the buffer and waits the answer's ``Retry-After``; a refused connection or a
 timeout (the collector restarting, the network) waits a growing pause. Retried batches are the
 same events with the same ``event_id``, so the bus stores each once. When the buffer is full
-the visitors' clicks wait (they are counted as deferred, never dropped): nothing generated is
+the visitors stall (the clicks they did not make are counted as deferred): nothing generated is
 lost; what could not be sent before the end is reported as still buffered.
 
 Settings: ``[demo.live_traffic]`` in .dlt/config.toml (batch_events, max_buffer_events,
@@ -66,7 +66,8 @@ class TrafficCounts:
         duplicates: accepted events the bus already had (a retry of a batch it had stored).
         retried: events sent again after a 429, a 503 or a failed connection.
         throttled, full, unreachable: answers 429, answers 503, failed requests.
-        deferred: clicks that waited because the buffer was full.
+        deferred: clicks the visitors did not make because the buffer was full (the web app
+            stalls rather than drop events).
         buffered: events still waiting in the buffer at the end.
     """
 
@@ -86,7 +87,8 @@ class TrafficCounts:
             f"sent {self.generated:,} events in {self.seconds:.1f} s: {self.accepted:,} accepted "
             f"({self.duplicates:,} duplicates), {self.retried:,} retried "
             f"({self.throttled} x 429, {self.full} x 503, {self.unreachable} unreachable), "
-            f"{self.buffered:,} still buffered, {self.deferred:,} deferred by a full buffer"
+            f"{self.buffered:,} still buffered"
+            + (f"; {self.deferred:,} clicks not made (buffer full)" if self.deferred else "")
         )
 
     def as_dict(self) -> dict:
@@ -113,17 +115,21 @@ class _Sender:
         """Add ``rate`` events a second to the buffer for ``seconds``, as room allows."""
         started = time.monotonic()
         while (elapsed := time.monotonic() - started) < seconds:
-            due = int(rate * elapsed) - self.counts.generated
-            room = self.settings.max_buffer_events - len(self.buffer) - self.in_flight
-            count = max(0, min(due, room))
-            if count:
-                self.buffer.extend(self.sessions.lines(count))
-                self.counts.generated += count
-                self.arrived.set()
+            self._click(int(rate * elapsed))
             await asyncio.sleep(0.02)
-        self.counts.deferred = max(0, int(rate * seconds) - self.counts.generated)
+        self._click(int(rate * seconds))  # the last tick's clicks
+        self.counts.deferred = int(rate * seconds) - self.counts.generated
         self.generating = False
         self.arrived.set()
+
+    def _click(self, due_total: int) -> None:
+        """Generate the clicks due by now that the buffer has room for."""
+        room = self.settings.max_buffer_events - len(self.buffer) - self.in_flight
+        count = max(0, min(due_total - self.counts.generated, room))
+        if count:
+            self.buffer.extend(self.sessions.lines(count))
+            self.counts.generated += count
+            self.arrived.set()
 
     async def send(self, client: aiohttp.ClientSession, deadline: list[float]) -> None:
         """Send batches until the buffer is empty after generation, or the drain deadline."""

@@ -109,7 +109,8 @@ class Collector:
             await self.client.close()
             raise CollectorError(
                 f"the NATS server at {self.url} refused the stream {self.bus.stream} ({error}): "
-                "is JetStream enabled on it (nats-server --jetstream)?"
+                "JetStream must be enabled on it (nats-server --jetstream), and an existing "
+                "stream's retention cannot change in place (docs/streaming.md)"
             ) from error
         self.state.max_bytes = info.config.max_bytes or 0
         await self.check()
