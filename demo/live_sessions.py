@@ -47,6 +47,7 @@ from .clickstream_settings import (
     ZONES,
 )
 from .errors import DemoError
+from .shop import read_clock
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,15 @@ class LiveCatalogue:
 
     product_ids: np.ndarray
     customer_ids: np.ndarray
+    # The simulated company's seed: which customers own a second device, as in the logs, so a
+    # customer's devices (and their anonymous ids) are the same live as in the history.
+    seed: int = 0
 
     @classmethod
     def read(cls, dsn: str) -> LiveCatalogue:
         """The live products and customers of the shop at ``dsn``."""
         with psycopg.connect(dsn) as conn:
+            seed = read_clock(conn).seed
             products = conn.execute(
                 "select id from shop.products where deleted_at is null order by id"
             ).fetchall()
@@ -87,6 +92,7 @@ class LiveCatalogue:
         return cls(
             np.array([row[0] for row in products], dtype=np.int64),
             np.array([row[0] for row in customers], dtype=np.int64),
+            seed,
         )
 
 
@@ -178,7 +184,7 @@ class LiveSessions:
         hashes = np.array(visitors, dtype=np.uint64)
         # As in the logs: only a customer with a second device (by hash) ever uses one.
         customer = hashes // np.uint64(2)
-        first_device = np.array(known) & ~_has_second_device(0, customer)
+        first_device = np.array(known) & ~_has_second_device(self.catalogue.seed, customer)
         hashes = np.where(first_device, customer * np.uint64(2), hashes)
         devices = _pick(_mix(hashes, 1), DEVICE_SHARES)
         zones = _pick(_mix(hashes, 2), ZONE_SHARES)

@@ -111,7 +111,7 @@ class Collector:
                 f"the NATS server at {self.url} refused the stream {self.bus.stream} ({error}): "
                 "JetStream must be enabled on it (nats-server --jetstream), and an existing "
                 "stream's retention cannot change in place (docs/streaming.md)"
-            ) from error
+            ) from None  # the CLI prints the innermost message: this one, which says what to do
         self.state.max_bytes = info.config.max_bytes or 0
         await self.check()
         self._checker = asyncio.create_task(self._check_forever())
@@ -130,7 +130,7 @@ class Collector:
                 lag = (await self.js.consumer_info(self.bus.stream, CONSUMER)).num_pending or 0
             except NotFoundError:
                 lag = 0
-        except Exception as error:
+        except (nats.errors.Error, OSError, TimeoutError) as error:
             self.state.error = f"the bus is unreachable: {error or type(error).__name__}"
             return
         self.state = BusState(
@@ -140,7 +140,11 @@ class Collector:
     async def _check_forever(self) -> None:
         while True:
             await asyncio.sleep(self.settings.check_interval_seconds)
-            await self.check()
+            try:
+                await self.check()
+            except Exception as error:  # a reading gone wrong must not end the readings
+                log.exception("reading the bus failed")
+                self.state.error = f"reading the bus failed: {error}"
 
     async def _on_error(self, error: Exception) -> None:
         log.warning("bus connection: %s", error or type(error).__name__)

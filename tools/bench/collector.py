@@ -64,7 +64,9 @@ def work_collector_overload(folder: Path, paths: Paths) -> dict[str, Any]:
     sustained = json.loads(measured.read_text()) if measured.exists() else DEFAULT_SUSTAINED
     limits = {
         "STREAMING__BUS__MAX_MB": "2",
-        "STREAMING__COLLECTOR__MAX_CONSUMER_LAG": str(int(sustained)),
+        # Half a second of sustained traffic: the lag limit engages before the 2 MB stream
+        # (about 3,000 events) is full, and the stream fills when the collector lets more in.
+        "STREAMING__COLLECTOR__MAX_CONSUMER_LAG": str(int(sustained / 2)),
         "STREAMING__COLLECTOR__FULL_RETRY_AFTER_SECONDS": "1",
     }
     settings = TrafficSettings(max_buffer_events=100_000, drain_seconds=300)
