@@ -150,9 +150,7 @@ def _bus_and_collector(folder: Path, env: dict[str, str]) -> Iterator[tuple[str,
         "STREAMING__COLLECTOR__TOKEN": TOKEN,
     }
     command = [sys.executable, "-m", "warehouse.cli", "--home", str(folder), "collect"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)], env=environment, cwd=PROJECT_DIR
-    )
+    process = subprocess.Popen([*command, "--port", str(port)], env=environment, cwd=PROJECT_DIR)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         _wait_for(endpoint + "/health", process)
