@@ -182,7 +182,11 @@ def test_live_events_are_log_lines_the_file_pipeline_parses() -> None:
 
 
 def test_auth_envelope_and_headers(start_collector: Callable[..., Collector], bus) -> None:
-    collector = start_collector(STREAMING__COLLECTOR__MAX_BATCH_EVENTS=10)
+    collector = start_collector(
+        STREAMING__COLLECTOR__MAX_BATCH_EVENTS=10,
+        STREAMING__COLLECTOR__MAX_BODY_MB=0.01,
+        STREAMING__COLLECTOR__MAX_EVENT_KB=2,
+    )
     events = [{"event_id": "e-1", "event": "page_view"}, {"event": "no id", "n": 1.5}]
     assert _post(collector, events, token=None)[0] == 401
     assert _post(collector, events, token="wrong")[0] == 401
@@ -191,6 +195,10 @@ def test_auth_envelope_and_headers(start_collector: Callable[..., Collector], bu
     status, _, body = _post(collector, '{"event_id": "x"}\n{"broken')
     assert status == 400 and "line 2" in body["error"]
     assert _post(collector, [{"event_id": str(n)} for n in range(11)])[0] == 413
+    status, _, body = _post(collector, [{"event_id": "big", "text": "x" * 3000}])
+    assert status == 413 and "max_event_kb" in body["error"]
+    status, _, body = _post(collector, [{"event_id": str(n), "text": "x" * 1500} for n in range(8)])
+    assert status == 413 and "max_body_mb" in body["error"]
 
     sent_at = datetime.now(UTC)
     assert _post(collector, events)[:3:2] == (200, {"accepted": 2, "duplicates": 0})
