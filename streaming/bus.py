@@ -233,6 +233,8 @@ def _previous_port(url: str) -> int | None:
     port = int(url.rsplit(":", 1)[-1])
     try:
         with socket.socket() as sock:
+            # As nats-server binds: the killed server's connections in TIME_WAIT do not count.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port))
     except OSError:
         return None

@@ -30,6 +30,8 @@ from demo.live_sessions import LiveCatalogue, LiveSessions
 from demo.live_traffic import TrafficCounts, TrafficSettings, live_traffic
 from ingestion.clickstream.parsing import parse_lines
 from streaming.bus import BusSettings, start_embedded, stop_embedded
+from streaming.collector_process import running_collector
+from streaming.collector_settings import CollectorError
 from warehouse import commands
 from warehouse.paths import Paths
 
@@ -321,12 +323,11 @@ def test_kill_9_of_the_collector_and_the_broker_mid_burst_loses_nothing(
 
 def test_the_collector_names_a_configured_nats_that_is_down(tmp_path: Path) -> None:
     down = f"nats://127.0.0.1:{_free_port()}"
-    env = {**os.environ, "STREAMING__BUS__URL": down, "STREAMING__COLLECTOR__TOKEN": TOKEN}
-    command = [*CLI, "--home", str(tmp_path), "collect", "--port", str(_free_port())]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert f"cannot reach the NATS server at {down}" in result.stderr
-    assert "[streaming.bus] url" in result.stderr
+    env = {"STREAMING__BUS__URL": down, "STREAMING__COLLECTOR__TOKEN": TOKEN}
+    with pytest.raises(CollectorError) as raised, running_collector(tmp_path, env):
+        pass
+    assert f"exited with 1: error: cannot reach the NATS server at {down}" in str(raised.value)
+    assert "[streaming.bus] url" in str(raised.value)
 
 
 def test_demo_stop_stops_the_embedded_bus(tmp_path: Path, capsys) -> None:

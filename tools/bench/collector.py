@@ -17,18 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from warehouse.paths import PROJECT_DIR, Paths
+from warehouse.paths import Paths
 
 TOKEN = "bench-collector-token"
 # The saturating rate of the first task (events/s asked for) and how long both tasks send.
@@ -138,37 +133,12 @@ def _catalogue(paths: Paths) -> Any:
 def _bus_and_collector(folder: Path, env: dict[str, str]) -> Iterator[tuple[str, str]]:
     """A fresh bus in ``folder`` and a collector on it; yields their URLs."""
     from streaming.bus import start_embedded, stop_embedded
+    from streaming.collector_process import running_collector
 
     bus = start_embedded(folder / "nats")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    environment = {
-        **os.environ,
-        **env,
-        "STREAMING__BUS__URL": bus,
-        "STREAMING__COLLECTOR__TOKEN": TOKEN,
-    }
-    command = [sys.executable, "-m", "warehouse.cli", "--home", str(folder), "collect"]
-    process = subprocess.Popen([*command, "--port", str(port)], env=environment, cwd=PROJECT_DIR)
-    endpoint = f"http://127.0.0.1:{port}"
+    settings = {**env, "STREAMING__BUS__URL": bus, "STREAMING__COLLECTOR__TOKEN": TOKEN}
     try:
-        _wait_for(endpoint + "/health", process)
-        yield bus, endpoint
+        with running_collector(folder, settings) as endpoint:
+            yield bus, endpoint
     finally:
-        process.terminate()
-        process.wait(timeout=60)
         stop_embedded(folder / "nats")
-
-
-def _wait_for(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the collector exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the collector did not answer {url} within 120 s")
