@@ -11,7 +11,8 @@ Every message is one clickstream event: its body is the event's JSON exactly as 
 hourly log files, and its ``Nats-Msg-Id`` header is the event's ``event_id``, so JetStream drops a
 retried publish of the same event inside the duplicate window.
 
-The stream is bounded (``max_age_hours``, ``max_mb``) and discards *new* messages when full: a
+The stream is bounded (``max_age_hours``, ``max_mb``), by default a work queue (an event leaves
+it once the pipeline acknowledged it: ``retention``), and discards *new* messages when full: a
 publish to a full stream fails, and the collector answers 503 with ``Retry-After`` instead of
 the bus silently dropping the oldest events a consumer has not read yet.
 """
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # The settings' section in .dlt/config.toml (env: STREAMING__BUS__<KEY>).
 SECTION = "streaming.bus"
+# The stream's retention policies, as JetStream names them.
+RETENTIONS = ("workqueue", "interest", "limits")
 # How long a starting server may take to accept connections.
 START_TIMEOUT_SECONDS = 15.0
 
@@ -55,6 +58,11 @@ class BusSettings:
     max_age_hours: float = 72.0
     max_mb: int = 1024
     duplicate_window_seconds: float = 120.0
+    # workqueue: an event leaves the stream once the pipeline's consumer acknowledged it, so
+    # a stream filled while the pipeline was stopped empties as it catches up (with limits it
+    # would stay full, refusing events, until they age out); interest: the same with several
+    # consumers; limits: a log kept whole until max_age_hours or max_mb.
+    retention: str = "workqueue"
 
     @classmethod
     def from_config(cls) -> BusSettings:
@@ -72,6 +80,11 @@ class BusSettings:
             except ValueError as error:
                 raise BusError(f"[{SECTION}] {name} = {value!r} is not a number") from error
         settings = cls(**values)
+        if settings.retention not in RETENTIONS:
+            raise BusError(
+                f"[{SECTION}] retention = {settings.retention!r} is not one of "
+                f"{', '.join(RETENTIONS)} (see docs/streaming.md)"
+            )
         if settings.max_mb <= 0 or settings.max_age_hours <= 0:
             raise BusError(
                 f"[{SECTION}] max_mb and max_age_hours must be positive (got {settings.max_mb} "
@@ -86,7 +99,7 @@ class BusSettings:
         return StreamConfig(
             name=self.stream,
             subjects=[self.subject],
-            retention=RetentionPolicy.LIMITS,
+            retention=RetentionPolicy(self.retention),
             storage=StorageType.FILE,
             discard=DiscardPolicy.NEW,
             max_age=self.max_age_hours * 3600,
@@ -122,7 +135,10 @@ def start_embedded(data_dir: Path) -> str:
         url = url_file.read_text().strip()
         if _accepts(url):
             return url
-    port = _free_port()
+    # After a crash the url file is still there: the same port again lets clients that were
+    # connected (a collector, the pipeline) reconnect by themselves.
+    previous = url_file.read_text().strip() if url_file.exists() else ""
+    port = _previous_port(previous) or _free_port()
     url = f"nats://127.0.0.1:{port}"
     command = [
         str(server_binary()),
@@ -208,6 +224,21 @@ def _accepts(url: str) -> bool:
             return True
     except OSError:
         return False
+
+
+def _previous_port(url: str) -> int | None:
+    """The port of the server's last URL, if nothing listens there now."""
+    if not url or _accepts(url):
+        return None
+    port = int(url.rsplit(":", 1)[-1])
+    try:
+        with socket.socket() as sock:
+            # As nats-server binds: the killed server's connections in TIME_WAIT do not count.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
+    except OSError:
+        return None
+    return port
 
 
 def _free_port() -> int:

@@ -3,8 +3,10 @@
     warehouse demo                 the whole demo: shop database, every pipeline, dbt build
     warehouse demo generate        (re)create the simulated shop database
     warehouse demo advance         move the simulated world forward one day (or --days N)
-    warehouse demo stop            stop the embedded PostgreSQL
+    warehouse demo stop            stop the embedded PostgreSQL and NATS
+    warehouse demo live-traffic    send the web app's live events to the collector
     warehouse ingest [SOURCE ...]  run the dlt pipelines (default: all)
+    warehouse collect              the HTTP collector: pushed events onto the NATS bus
     warehouse discard-failed-load SOURCE  drop a load that cannot load; re-extracted next ingest
     warehouse build [DBT ARGS]     dbt build (extra arguments go to dbt)
     warehouse run                  ingest everything, then build, then publish
@@ -30,7 +32,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from . import commands, discard
+from . import collect_commands, commands, discard
 from .access import restrict_umask, secure_home
 from .encryption import check_encryption
 from .errors import is_user_error, reason
@@ -143,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     advance = actions.add_parser("advance", help="move the simulated world forward")
     advance.add_argument("--days", type=int, default=1, help="how many days (default 1)")
     advance.set_defaults(handler=commands.cmd_advance)
-    actions.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(
+    actions.add_parser("stop", help="stop the embedded PostgreSQL and NATS").set_defaults(
         handler=commands.cmd_stop
     )
 
@@ -162,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.set_defaults(handler=commands.cmd_ingest)
     discard.register(subcommands)
+    collect_commands.register(subcommands, actions)
 
     subcommands.add_parser(
         "build",

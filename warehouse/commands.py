@@ -54,9 +54,11 @@ def cmd_advance(args: argparse.Namespace, paths: Paths) -> None:
 
 def cmd_stop(args: argparse.Namespace, paths: Paths) -> None:
     from . import simulation
+    from .collect_commands import stop_bus
 
     stopped = simulation.stop(paths.postgres)
     print("embedded PostgreSQL stopped" if stopped else "no embedded PostgreSQL was running")
+    print(stop_bus(paths))
 
 
 def cmd_ingest(args: argparse.Namespace, paths: Paths) -> None:
@@ -209,7 +211,11 @@ def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
     paths.duckdb.unlink(missing_ok=True)
     paths.governance.unlink(missing_ok=True)  # its customer ids were the old world's people
     lake = (paths.lake, paths.lake_pipelines, paths.lake_snapshots, paths.lake_builds)
-    for folder in (paths.pipelines, *lake, paths.spark):
+    # The bus holds the old world's live events: stop it and start the next one empty.
+    from .collect_commands import stop_bus
+
+    stop_bus(paths)
+    for folder in (paths.pipelines, *lake, paths.spark, paths.bus):
         shutil.rmtree(folder, ignore_errors=True)
     return f"scale {scale}, seed {seed}; " + report.counts(summary.counts) + "; warehouse reset"
 

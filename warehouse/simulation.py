@@ -17,6 +17,7 @@ from demo.errors import DemoError
 
 if TYPE_CHECKING:
     from demo.api.server import ApiServer
+    from demo.live_traffic import TrafficCounts
     from demo.shop import Clock, Summary
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "advance",
     "api_server",
     "generate",
+    "live_traffic",
     "log_folder",
     "read_clock",
     "shop_dsn",
@@ -97,3 +99,14 @@ def log_folder(home: Path) -> Path:
     from demo.clickstream import log_folder as folder
 
     return folder(home)
+
+
+def live_traffic(
+    dsn: str, url: str, token: str, rate: float, seconds: float, seed: int | None = None
+) -> TrafficCounts:
+    """The web app's live traffic to the collector at ``url``: ``rate`` events a second for
+    ``seconds`` from visitors of the shop at ``dsn``, buffered and retried until accepted."""
+    from demo.live_sessions import LiveCatalogue
+    from demo.live_traffic import live_traffic as send
+
+    return send(url, token, LiveCatalogue.read(dsn), rate, seconds, seed=seed)

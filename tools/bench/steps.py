@@ -57,6 +57,11 @@ def run_steps(bench: Bench, steps: list[str]) -> list[str]:
     def serving() -> None:
         bench.worker("serving", "serving")
 
+    def collector() -> None:
+        for _ in runs:
+            bench.worker("collector", "collector")
+        bench.worker("collector: overload", "collector-overload")
+
     sections: dict[str, tuple[str, Callable[[], None]]] = {
         "generate": (f"generate the demo at scale {bench.scale:g}", generate),
         "shop": ("shop ingest vs COPY", shop),
@@ -66,6 +71,7 @@ def run_steps(bench: Bench, steps: list[str]) -> list[str]:
         "dbt": ("dbt build --full-refresh vs its compiled SQL in DuckDB", dbt),
         "incremental": ("incremental: advance one day, then run", incremental),
         "serving": ("serving: every saved-query view on serving.duckdb", serving),
+        "collector": ("collector: sustained events/s, then 1.5x that (backpressure)", collector),
     }
     failures = []
     for step in steps:

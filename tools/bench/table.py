@@ -148,6 +148,31 @@ def table(samples: dict[str, list[Sample]]) -> list[Row]:
                 rss("serving"),
             )
         )
+    if "collector" in samples:
+        rows.append(
+            Row(
+                "collector (sender -> stream acked)",
+                f"{rate('collector'):,.0f} events/s",
+                "",
+                "",
+                "",
+                "",
+                rss("collector"),
+            )
+        )
+    if "collector: overload" in samples:
+        over = samples["collector: overload"][-1].detail
+        rows.append(
+            Row(
+                "collector at 1.5x (consumer at 0.5x)",
+                f"{over['throttled']} x 429, {over['full']} x 503, {over['lost']} lost",
+                f"{over['generated']:,} sent, {over['stored_distinct']:,} stored",
+                "",
+                "0 lost",
+                "yes" if over["lost"] == 0 and over["buffered"] == 0 else "NO",
+                rss("collector: overload"),
+            )
+        )
     for name in ("generate", "full run", "advance"):
         if name in samples:
             rows.append(Row(name, f"{seconds(name):.1f} s", "", "", "", "", rss(name)))

@@ -13,6 +13,7 @@ from typing import Any
 from warehouse.access import analyst_connection
 from warehouse.paths import PROJECT_DIR, Paths
 
+from .collector import work_collector, work_collector_overload
 from .measure import API_SOURCES, SERVING_QUERIES, SHOP_TABLES
 
 # --------------------------------------------------------------------------------------------
@@ -305,4 +306,6 @@ WORKERS: dict[str, Callable[[Path, Paths], dict[str, Any]]] = {
     "dbt-build": work_dbt_build,
     "dbt-sql": work_dbt_sql,
     "serving": work_serving,
+    "collector": work_collector,
+    "collector-overload": work_collector_overload,
 }
