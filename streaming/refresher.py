@@ -126,7 +126,7 @@ def tick(paths: Paths, settings: RefreshSettings, publish: bool = True) -> TickR
         outcome.units = len(units)
         outcome.events = counts.get("loaded", 0)
         outcome.quarantined = counts.get("quarantined", 0)
-        built = dbt(paths, "build", "--select", *settings.select.split())
+        built = dbt(paths, *settings.dbt_args())
         outcome.models = sum(built.statuses.values())
         if publish:
             publish_serving(paths)

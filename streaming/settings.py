@@ -52,11 +52,13 @@ class PipelineSettings:
     max_batch: int = 5000
     # How long one fetch waits for the first message before the pipeline idles a moment.
     fetch_seconds: float = 1.0
+    # After a batch's first message, how long more arrive into the same batch (and unit).
+    batch_seconds: float = 2.0
     # A message not acknowledged within this is redelivered (a pipeline killed mid-batch).
     ack_wait_seconds: float = 60.0
     # The Beam runner and any further pipeline options (space separated), e.g. for Flink:
     # runner = "FlinkRunner", options = "--flink_master=flink:8081 --environment_type=LOOPBACK".
-    runner: str = "DirectRunner"
+    runner: str = "BundleBasedDirectRunner"
     options: str = ""
 
     @classmethod
@@ -80,6 +82,13 @@ class RefreshSettings:
 
     refresh_seconds: float = 10.0
     select: str = DEFAULT_SELECT
+    # Unit tests check the models' SQL on fixed inputs, not the new data: CI runs them.
+    exclude: str = "test_type:unit"
+
+    def dbt_args(self) -> list[str]:
+        """``dbt build`` arguments of one tick."""
+        exclude = ["--exclude", *self.exclude.split()] if self.exclude.split() else []
+        return ["--quiet", "build", "--select", *self.select.split(), *exclude]
 
     @classmethod
     def from_config(cls) -> RefreshSettings:
