@@ -50,6 +50,15 @@ class LiveReport:
     duplicates: int  # rows landed twice (redelivered), removed by staging's dedupe
     latencies: list[float]
     seconds: float
+    # How long the traffic ran, and how long the path took after it to publish everything.
+    push_seconds: float = 0.0
+    drain_seconds: float = 0.0
+
+    @property
+    def throughput(self) -> float:
+        """Events per second the path landed and published, traffic and drain together."""
+        busy = self.push_seconds + self.drain_seconds
+        return self.sent / busy if busy else 0.0
 
     def percentile(self, share: float) -> float | None:
         if not self.latencies:
@@ -200,14 +209,17 @@ def run_live(
     try:
         while not ready.wait(0.5) and not stop.is_set():
             pass
+        pushing = time.perf_counter()
         sequences = (
             [] if stop.is_set() else asyncio.run(push_to_bus(url, bus, traffic, rate, seconds))
         )
+        pushed = time.perf_counter()
         deadline = time.monotonic() + DRAIN_SECONDS
         while not stop.is_set() and time.monotonic() < deadline:
             if _drained(paths, bus, landing_dir(paths)):
                 break
             time.sleep(1.0)
+        drained = time.perf_counter()
     finally:
         stop.set()
         runner.join()
@@ -222,6 +234,8 @@ def run_live(
         duplicates=duplicates,
         latencies=totals.latencies,
         seconds=time.perf_counter() - started,
+        push_seconds=pushed - pushing,
+        drain_seconds=drained - pushed,
     )
 
 
