@@ -38,6 +38,7 @@ from ingestion.clickstream.settings import (
     QUARANTINE_TABLE,
     SCHEMA_CONTRACT,
 )
+from warehouse.errors import WarehouseError, reason
 from warehouse.paths import Paths
 from warehouse.writer_lock import writer_lock
 
@@ -45,6 +46,9 @@ from .landing import Unit, landed_units, move_done
 from .settings import RefreshSettings, done_dir, landing_dir
 
 log = logging.getLogger(__name__)
+
+# DuckDB's message when another process holds the file's write lock.
+DUCKDB_LOCKED = "Could not set lock on file"
 
 
 @dataclass
@@ -57,6 +61,7 @@ class TickReport:
     models: int = 0
     published: bool = False
     skipped: str | None = None  # why nothing was written (the lock was held)
+    failed: str | None = None  # why the build or publish failed (the units are in raw)
     seconds: float = 0.0
     # Seconds from the collector's receipt of each event landed in this tick to the publish
     # that made it visible in the serving file.
@@ -65,6 +70,11 @@ class TickReport:
     def summary(self) -> str:
         if self.skipped:
             return f"skipped: {self.skipped}"
+        if self.failed:
+            return (
+                f"{self.units} unit(s) loaded ({self.events:,} events, {self.quarantined:,} "
+                f"quarantined), NOT published: {self.failed}; the next tick builds again"
+            )
         return (
             f"{self.units} unit(s): {self.events:,} events landed, {self.quarantined:,} "
             f"quarantined; {self.models} dbt nodes built; "
@@ -107,32 +117,48 @@ def load_units(paths: Paths, units: Sequence[Unit]) -> dict[str, int]:
     return report.reconciled
 
 
-def tick(paths: Paths, settings: RefreshSettings, publish: bool = True) -> TickReport:
-    """One refresh: load what is landed, build the slice, publish, move the units done."""
+def tick(
+    paths: Paths, settings: RefreshSettings, publish: bool = True, retry: bool = False
+) -> TickReport:
+    """One refresh: load what is landed, build the slice, publish, move the units done.
+    With nothing landed it does nothing, unless ``retry`` (the last tick's build failed)."""
     from warehouse.dbt import dbt
     from warehouse.serving import publish as publish_serving
 
     started = time.perf_counter()
     outcome = TickReport()
     units = landed_units(landing_dir(paths))
-    if not units:
+    if not units and not retry:
         outcome.seconds = time.perf_counter() - started
         return outcome
     with writer_lock(paths, wait=False) as held:
         if not held:
             outcome.skipped = "a batch run holds the warehouse; the next tick loads these units"
             return outcome
-        counts = load_units(paths, units)
+        try:
+            counts = load_units(paths, units)
+        except Exception as error:
+            # A writer that does not take the lock (a Dagster run's own pool) holds DuckDB's:
+            # the units wait for the next tick, as for a batch run.
+            if DUCKDB_LOCKED not in str(error):
+                raise
+            outcome.skipped = "another process writes the warehouse; the next tick loads these"
+            return outcome
         outcome.units = len(units)
         outcome.events = counts.get("loaded", 0)
         outcome.quarantined = counts.get("quarantined", 0)
-        built = dbt(paths, *settings.dbt_args())
-        outcome.models = sum(built.statuses.values())
-        if publish:
-            publish_serving(paths)
-            outcome.published = True
-            visible_at = datetime.now(UTC)
-            outcome.latencies = _latencies(units, visible_at)
+        try:
+            built = dbt(paths, *settings.dbt_args())
+            outcome.models = sum(built.statuses.values())
+            if publish:
+                publish_serving(paths)
+                outcome.published = True
+                outcome.latencies = _latencies(units, datetime.now(UTC))
+        except WarehouseError as error:
+            # A failing test or publish keeps the last good serving file; the events are in
+            # raw, so the stream goes on and the next tick's build takes them up again.
+            log.error("refresher: %s", reason(error))
+            outcome.failed = reason(error)
         for unit in units:
             move_done(unit, done_dir(paths))
     outcome.seconds = time.perf_counter() - started

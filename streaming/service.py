@@ -14,6 +14,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -73,6 +74,8 @@ class _Pipeline:
 
 def _pipeline_main(paths: Paths, stop: Any, settings: PipelineSettings, parent: int) -> None:
     """The pipeline process: land batches until ``stop`` is set or the parent is gone."""
+    # Ctrl-C reaches the whole process group: the parent stops this process between batches.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(
         level=logging.getLogger().level or logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -103,10 +106,13 @@ def run_stream(
     if ready is not None:
         ready.set()
     totals = StreamTotals()
+    failed = False
 
     def refresh_once() -> None:
-        report = tick(paths, refresh)
-        if report.units or report.skipped:
+        nonlocal failed
+        report = tick(paths, refresh, retry=failed)
+        failed = report.failed is not None
+        if report.units or report.skipped or report.failed:
             totals.add(report)
             if on_tick:
                 on_tick(report)
