@@ -250,7 +250,12 @@ class Collector:
         duplicates = sum(1 for ack in acks if ack.duplicate)
         self.state.stream_bytes += sum(self._stored_bytes(event) for event in events)
         if len(acks) == len(events):
-            return web.json_response({"accepted": len(acks), "duplicates": duplicates})
+            # The stream sequence of each event, in the batch's order (a duplicate's is the
+            # stored original's): a sender can reconcile what it sent with what landed.
+            sequences = [future.result().seq for future in futures]
+            return web.json_response(
+                {"accepted": len(acks), "duplicates": duplicates, "sequences": sequences}
+            )
         errors = [f.exception() for f in done if not f.cancelled() and f.exception() is not None]
         why = str(errors[0]) if errors else "no acknowledgement from the bus in time"
         full = "maximum bytes" in why

@@ -16,6 +16,8 @@
     warehouse query SQL            run SQL on the warehouse and print the result
     warehouse lake ACTION          the Delta lake: history, build (--as-of), maintain
     warehouse forget --customer ID erase a customer's PII everywhere (docs/security.md)
+    warehouse stream               the Beam pipeline (bus -> raw) and the refresher, until stopped
+    warehouse live                 the real-time path end to end on the demo (docs/streaming.md)
 
 ``--home DIR`` (or ``$WAREHOUSE_HOME``) chooses where the warehouse keeps its files.
 
@@ -31,6 +33,8 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+
+from streaming import commands as streaming_commands
 
 from . import collect_commands, commands, discard
 from .access import restrict_umask, secure_home
@@ -236,6 +240,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     forget.add_argument("--customer", type=int, required=True, help="the shop's customer id")
     forget.set_defaults(handler=commands.cmd_forget)
+
+    streaming_commands.register(subcommands)
 
     query = subcommands.add_parser("query", help="run SQL on the warehouse (read-only)")
     query.add_argument("sql")

@@ -5,6 +5,7 @@ one of these; the steps themselves live in their modules (``sources``, ``dbt``, 
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import time
 from collections.abc import Callable
@@ -13,10 +14,26 @@ from . import report
 from .errors import WarehouseError, is_user_error, reason
 from .paths import Paths
 from .sources import SOURCES, destination
+from .writer_lock import writer_lock
 
 
 class IngestError(WarehouseError):
     """One or more sources failed to load (the others loaded); the message names each."""
+
+
+Command = Callable[[argparse.Namespace, Paths], None]
+
+
+def _writes(command: Command) -> Command:
+    """Run ``command`` holding the home's writer lock (warehouse/writer_lock.py): it waits for
+    another writer (the streaming refresher's tick, another run) instead of failing on DuckDB's."""
+
+    @functools.wraps(command)
+    def locked(args: argparse.Namespace, paths: Paths) -> None:
+        with writer_lock(paths):
+            command(args, paths)
+
+    return locked
 
 
 def cmd_demo(args: argparse.Namespace, paths: Paths) -> None:
@@ -61,6 +78,7 @@ def cmd_stop(args: argparse.Namespace, paths: Paths) -> None:
     print(stop_bus(paths))
 
 
+@_writes
 def cmd_ingest(args: argparse.Namespace, paths: Paths) -> None:
     unknown = sorted(set(args.sources or ()) - set(SOURCES))
     if unknown:
@@ -94,6 +112,7 @@ def cmd_ingest(args: argparse.Namespace, paths: Paths) -> None:
         )
 
 
+@_writes
 def cmd_build(args: argparse.Namespace, paths: Paths) -> None:
     from .dbt import dbt
 
@@ -109,6 +128,7 @@ def cmd_build(args: argparse.Namespace, paths: Paths) -> None:
     report.step("dbt build", run("build", *getattr(args, "dbt_args", [])))
 
 
+@_writes
 def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
     args.sources = None
     cmd_ingest(args, paths)
@@ -121,6 +141,7 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
     cmd_publish(args, paths)  # only reached after a green build: a failure raised above
 
 
+@_writes
 def cmd_publish(args: argparse.Namespace, paths: Paths) -> None:
     from .serving import publish
 
@@ -148,6 +169,7 @@ def cmd_reverse_etl(args: argparse.Namespace, paths: Paths) -> None:
     report.step("reverse ETL", action)
 
 
+@_writes
 def cmd_forget(args: argparse.Namespace, paths: Paths) -> None:
     from .erasure import forget
 

@@ -62,6 +62,13 @@ def run_steps(bench: Bench, steps: list[str]) -> list[str]:
             bench.worker("collector", "collector")
         bench.worker("collector: overload", "collector-overload")
 
+    def live() -> None:
+        # A sustained rate the 2-core machine keeps up with, then one well above it.
+        bench.worker("live: sustained", "live", {"BENCH_LIVE_RATE": "30"})
+        bench.worker(
+            "live: overload", "live", {"BENCH_LIVE_RATE": "300", "BENCH_LIVE_SECONDS": "60"}
+        )
+
     sections: dict[str, tuple[str, Callable[[], None]]] = {
         "generate": (f"generate the demo at scale {bench.scale:g}", generate),
         "shop": ("shop ingest vs COPY", shop),
@@ -72,6 +79,7 @@ def run_steps(bench: Bench, steps: list[str]) -> list[str]:
         "incremental": ("incremental: advance one day, then run", incremental),
         "serving": ("serving: every saved-query view on serving.duckdb", serving),
         "collector": ("collector: sustained events/s, then 1.5x that (backpressure)", collector),
+        "live": ("real-time path: bus -> Beam -> refresher -> serving, latency and rate", live),
     }
     failures = []
     for step in steps:

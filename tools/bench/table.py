@@ -173,6 +173,27 @@ def table(samples: dict[str, list[Sample]]) -> list[Row]:
                 rss("collector: overload"),
             )
         )
+    for name, target in (("live: sustained", 60.0), ("live: overload", None)):
+        if name not in samples:
+            continue
+        run = samples[name][-1]
+        detail = run.detail
+        rows.append(
+            Row(
+                f"{name} ({detail.get('rate', 0):g} ev/s)",
+                f"p95 {run.seconds:.0f} s, p50 {detail.get('p50', 0):.0f} s",
+                f"{detail.get('throughput', 0):.0f} ev/s kept up; drain "
+                f"{detail.get('drain_seconds', 0):.0f} s",
+                "",
+                "p95 <= 60 s, sent = landed + quarantined"
+                if target
+                else "sent = landed + quarantined",
+                "yes"
+                if detail.get("reconciled") and (target is None or run.seconds <= target)
+                else "NO",
+                rss(name),
+            )
+        )
     for name in ("generate", "full run", "advance"):
         if name in samples:
             rows.append(Row(name, f"{seconds(name):.1f} s", "", "", "", "", rss(name)))

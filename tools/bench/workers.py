@@ -291,12 +291,34 @@ def work_serving(folder: Path, paths: Paths) -> dict[str, Any]:
     return {"seconds": latencies.get(worst, 0.0), "worst_view": worst, "views": len(views)}
 
 
+def work_live(folder: Path, paths: Paths) -> dict[str, Any]:
+    """The real-time path on the built demo at ``BENCH_LIVE_RATE`` events/s for
+    ``BENCH_LIVE_SECONDS``: latency sent -> published (p50, p95), throughput, reconciliation."""
+    from streaming.live import run_live
+
+    rate = float(os.environ.get("BENCH_LIVE_RATE", "30"))
+    seconds = float(os.environ.get("BENCH_LIVE_SECONDS", "120"))
+    report = run_live(paths, seconds, rate)
+    return {
+        "seconds": report.percentile(0.95) or 0.0,
+        "rows": report.sent,
+        "p50": report.percentile(0.5) or 0.0,
+        "rate": rate,
+        "throughput": report.throughput,
+        "drain_seconds": report.drain_seconds,
+        "reconciled": report.reconciled,
+        "landed": report.landed,
+        "quarantined": report.quarantined,
+    }
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
 
 
 WORKERS: dict[str, Callable[[Path, Paths], dict[str, Any]]] = {
+    "live": work_live,
     "shop-dlt": work_shop_dlt,
     "shop-copy": work_shop_copy,
     "clickstream-dlt": work_clickstream_dlt,
