@@ -6,6 +6,7 @@ pipeline; the writer lock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import os
 import shutil
@@ -47,15 +48,25 @@ def stream_home(built_demo_home: Path, tmp_path_factory: pytest.TempPathFactory)
 
 
 def _stream(paths: Paths) -> subprocess.Popen[str]:
-    """`warehouse stream` on the home, as a process of its own (so it can be killed)."""
+    """`warehouse stream` on the home, in a process group of its own: `_kill` kills it and its
+    pipeline process at once, as a machine's crash would (the pipeline alone would otherwise
+    land its batch in flight before it notices its parent is gone)."""
     return subprocess.Popen(
         [sys.executable, "-m", "warehouse.cli", "--home", str(paths.home), "stream"],
         cwd=PROJECT_DIR,
+        start_new_session=True,
         env={**os.environ, **STREAM_ENV},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _kill(stream: subprocess.Popen[str]) -> None:
+    """kill -9 the stream's whole process group (the stream and its pipeline process)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(stream.pid, signal.SIGKILL)
+    stream.wait()
 
 
 def _events(paths: Paths, count: int, device: str) -> list[tuple[str | None, bytes]]:
@@ -128,12 +139,10 @@ def test_stream_lands_publishes_and_survives_kill_and_backlog(stream_home: Paths
         burst = _events(paths, 600, "burst")
         sent += _push(paths, burst[:300])
         _wait_until(lambda: _pending(paths) < 300, 60, "the burst's first batch")
-        stream.kill()
-        stream.wait()
+        _kill(stream)
     finally:
         if stream.poll() is None:
-            stream.kill()
-            stream.wait()
+            _kill(stream)
 
     # the consumer is down: the stream holds the rest of the burst and a backlog
     sent += _push(paths, burst[300:])
