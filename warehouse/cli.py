@@ -6,6 +6,7 @@
     warehouse demo stop            stop the embedded PostgreSQL
     warehouse ingest [SOURCE ...]  run the dlt pipelines (default: all)
     warehouse discard-failed-load SOURCE  drop a load that cannot load; re-extracted next ingest
+    warehouse shop drop-slot       drop the shop's CDC replication slot (next run: fresh snapshot)
     warehouse build [DBT ARGS]     dbt build (extra arguments go to dbt)
     warehouse run                  ingest everything, then build, then publish
     warehouse publish              write serving.duckdb (marts + metric views) for BI tools
@@ -30,7 +31,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from . import commands, discard
+from . import commands, discard, shop_slot
 from .access import restrict_umask, secure_home
 from .encryption import check_encryption
 from .errors import is_user_error, reason
@@ -162,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.set_defaults(handler=commands.cmd_ingest)
     discard.register(subcommands)
+    shop_slot.register(subcommands)
 
     subcommands.add_parser(
         "build",
