@@ -14,6 +14,7 @@ the next run read the same changes again, which the merge makes harmless; nothin
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -143,6 +144,7 @@ class ChangeReader:
 
     def _read_changes(self, name: str) -> None:
         """Decode the slot's changes up to the WAL flushed now, without consuming them."""
+        started = time.perf_counter()
         changes = ChangeSet(self.schema, self.tables)
         decoder = Decoder()
         with psycopg.connect(self.dsn, options=self.options) as conn:
@@ -159,7 +161,13 @@ class ChangeReader:
                     event = decoder.decode(message)
                     if event is not None:
                         changes.apply(event)
-        log.info("shop: %d change(s) from slot %s up to %s", changes.changes, name, self._upto)
+        log.info(
+            "shop: %d change(s) from slot %s up to %s, read in %.1f s",
+            changes.changes,
+            name,
+            self._upto,
+            time.perf_counter() - started,
+        )
         self.changes = changes
 
     def table_rows(self, table: str) -> Iterator[pa.Table]:

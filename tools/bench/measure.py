@@ -17,7 +17,7 @@ from warehouse.paths import PROJECT_DIR, Paths
 # The shop tables the ingest figure is about: the big ones, millions of rows at scale 10.
 SHOP_TABLES = ("orders", "order_items")
 API_SOURCES = ("payments", "marketing", "reviews")
-STEPS = ("generate", "shop", "clickstream", "api", "full", "dbt", "incremental", "serving")
+STEPS = ("generate", "shop", "clickstream", "api", "full", "dbt", "incremental", "serving", "cdc")
 # The API steps read the last 300/scale days of the demo's history (30 days at scale 10).
 API_WINDOW_DAYS = 300
 # Queries per saved-query view for the serving latency.

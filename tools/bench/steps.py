@@ -57,6 +57,11 @@ def run_steps(bench: Bench, steps: list[str]) -> list[str]:
     def serving() -> None:
         bench.worker("serving", "serving")
 
+    def cdc() -> None:
+        from .oltp import run_cdc_step
+
+        run_cdc_step(bench)
+
     sections: dict[str, tuple[str, Callable[[], None]]] = {
         "generate": (f"generate the demo at scale {bench.scale:g}", generate),
         "shop": ("shop ingest vs COPY", shop),
@@ -66,6 +71,7 @@ def run_steps(bench: Bench, steps: list[str]) -> list[str]:
         "dbt": ("dbt build --full-refresh vs its compiled SQL in DuckDB", dbt),
         "incremental": ("incremental: advance one day, then run", incremental),
         "serving": ("serving: every saved-query view on serving.duckdb", serving),
+        "cdc": ("shop CDC: one day's changes; the shop app's latency idle/snapshot/CDC", cdc),
     }
     failures = []
     for step in steps:

@@ -14,6 +14,7 @@ from warehouse.access import analyst_connection
 from warehouse.paths import PROJECT_DIR, Paths
 
 from .measure import API_SOURCES, SERVING_QUERIES, SHOP_TABLES
+from .oltp import work_shop_cdc, work_shop_cdc_snapshot
 
 # --------------------------------------------------------------------------------------------
 # Workers: each runs in its own process, times its own work and writes what it measured
@@ -31,7 +32,9 @@ def work_shop_dlt(folder: Path, paths: Paths) -> dict[str, Any]:
     dsn = shop_dsn(paths)
     started = time.perf_counter()
     pipeline = pipeline_for("shop", folder / "warehouse.duckdb", folder / "dlt")
-    report = run(pipeline, shop(credentials=dsn, tables=list(SHOP_TABLES)))
+    # Cursor mode: a full load by COPY, the figure compared with COPY itself (the CDC mode's
+    # snapshot is the same COPY under an exported snapshot; its rows: the `cdc` step).
+    report = run(pipeline, shop(credentials=dsn, tables=list(SHOP_TABLES), mode="cursor"))
     seconds = time.perf_counter() - started
     trace = {step.step: round(_step_seconds(step), 2) for step in pipeline.last_trace.steps}
     return {"seconds": seconds, "rows": sum(report.rows[t] for t in SHOP_TABLES), **trace}
@@ -305,4 +308,6 @@ WORKERS: dict[str, Callable[[Path, Paths], dict[str, Any]]] = {
     "dbt-build": work_dbt_build,
     "dbt-sql": work_dbt_sql,
     "serving": work_serving,
+    "shop-cdc": work_shop_cdc,
+    "shop-cdc-snapshot": work_shop_cdc_snapshot,
 }
