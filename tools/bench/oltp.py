@@ -65,7 +65,10 @@ class ShopApp:
 
     @contextmanager
     def measuring(self, phase: str):
-        """Record the transactions that start inside the block under ``phase``."""
+        """Record the transactions that start inside the block under ``phase`` (afresh: a
+        phase's sample is one block's transactions)."""
+        with self.lock:
+            self.latencies[phase] = []
         self.phase = phase
         try:
             yield
@@ -163,7 +166,7 @@ def work_shop_cdc(folder: Path, paths: Paths) -> dict[str, Any]:
     """The warehouse's own shop load (CDC mode): read the slot's changes, load, advance.
     Timed from after the imports (dlt's take ~3 s), as the other ingest steps are."""
     import ingestion.runner
-    import ingestion.shop.cdc  # noqa: F401
+    import ingestion.shop.cdc
     from warehouse.sources import load
 
     started = time.perf_counter()
