@@ -158,9 +158,24 @@ def hard_deletes(
     Keys already recorded are skipped, so a rerun yields nothing and ``detected_at`` keeps the
     first sighting: the run is idempotent.
     """
-    pipeline = dlt.current.pipeline()
     # An empty batch creates the table on the first run, so staging can always select from it.
     yield deletions("", pa.array([], type=pa.int64()))
+    yield from vanished(
+        dlt.current.pipeline(),
+        tables,
+        lambda table: source_keys(credentials, schema, table, options),
+        chunk_size,
+    )
+
+
+def vanished(
+    pipeline: dlt.Pipeline,
+    tables: Sequence[str],
+    keys_of: Callable[[str], pa.Array],
+    chunk_size: int,
+) -> Iterator[pa.Table]:
+    """``hard_deletes`` rows for the keys loaded earlier that the source (its keys now:
+    ``keys_of(table)``) no longer has and that are not recorded yet."""
     if pipeline.default_schema_name is None:  # the first run: nothing loaded, nothing to compare
         return
     loaded_tables = set(pipeline.default_schema.data_table_names(seen_data_only=True))
@@ -181,7 +196,7 @@ def hard_deletes(
         gone = vanished_keys(
             loaded.combine_chunks(),
             recorded.get(table, pa.array([], type=pa.int64())),
-            source_keys(credentials, schema, table, options),
+            keys_of(table),
         )
         if len(gone):
             log.info("shop.%s: %d row(s) deleted at the source", table, len(gone))

@@ -24,7 +24,14 @@ import pyarrow as pa
 
 from ..lake import query_loaded
 from .changes import ChangeSet
-from .helpers import ShopSourceError, copy_batches, deletions, read_table, table_arrow_schema
+from .helpers import (
+    ShopSourceError,
+    copy_batches,
+    deletions,
+    read_table,
+    source_keys,
+    table_arrow_schema,
+)
 from .pgoutput import Decoder
 from .settings import CURSOR_COLUMN, HARD_DELETES_TABLE, PRIMARY_KEY
 from .slot import (
@@ -75,7 +82,7 @@ class ChangeReader:
         self.snapshot: str | None = None
         self.changes: ChangeSet | None = None
         self._exporter: psycopg.Connection | None = None
-        self._open_readers = len(self.tables)
+        self._open_readers = len(self.tables) + 1  # the tables and hard_deletes
         self._started = False
 
     def start(self) -> None:
@@ -205,15 +212,34 @@ class ChangeReader:
                 yield from copy_batches(conn, query, (keys,), arrow_schema, self.chunk_size)
 
     def deleted_rows(self) -> Iterator[pa.Table]:
-        """``hard_deletes`` rows for the keys deleted (or truncated) since the last run."""
-        self.start()
-        yield deletions("", pa.array([], type=pa.int64()))  # creates the table on a first run
-        if self.changes is None:
-            return
-        for table in self.tables:
-            if table in self.changes.truncated:
-                self._add_truncated(table)
-            yield from self.changes.deletion_batches(table, self.chunk_size)
+        """``hard_deletes`` rows for the keys deleted (or truncated) since the last run.
+
+        After a fresh snapshot on a warehouse that already holds rows (the slot was dropped or
+        replaced), the deletes in between are in no log: the keys loaded are compared once
+        with the snapshot's keys, as cursor mode does on every run.
+        """
+        from . import vanished
+
+        try:
+            self.start()
+            yield deletions("", pa.array([], type=pa.int64()))  # creates the table on a first run
+            if self.snapshot is not None:
+                yield from vanished(
+                    dlt.current.pipeline(),
+                    self.tables,
+                    lambda table: source_keys(
+                        self.dsn, self.schema, table, self.options, self.snapshot
+                    ),
+                    self.chunk_size,
+                )
+                return
+            assert self.changes is not None
+            for table in self.tables:
+                if table in self.changes.truncated:
+                    self._add_truncated(table)
+                yield from self.changes.deletion_batches(table, self.chunk_size)
+        finally:
+            self._release()
 
     def _add_truncated(self, table: str) -> None:
         """A TRUNCATE deleted every row loaded before it: record their keys too."""

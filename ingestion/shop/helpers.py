@@ -292,12 +292,18 @@ ARROW_TYPES = {
 }
 
 
-def source_keys(dsn: str, schema: str, table: str, options: str | None = None) -> pa.Array:
-    """Every primary key currently in a source table, streamed with COPY (no Python object per
-    key: at scale 100 the shop has tens of millions)."""
+def source_keys(
+    dsn: str, schema: str, table: str, options: str | None = None, snapshot: str | None = None
+) -> pa.Array:
+    """Every primary key currently in a source table (as of the exported ``snapshot`` if
+    given), streamed with COPY (no Python object per key: at scale 100 the shop has tens of
+    millions)."""
     key = pa.schema([pa.field(PRIMARY_KEY, pa.int64(), nullable=False)])
     chunks = []
     with psycopg.connect(dsn, **({"options": options} if options else {})) as conn:
+        if snapshot is not None:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
         query = f'copy (select "{PRIMARY_KEY}" from "{schema}"."{table}") to stdout'
         with conn.cursor().copy(query) as copy:
             rows: list[bytes] = []
