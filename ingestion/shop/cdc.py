@@ -301,7 +301,10 @@ def cdc_resources(
 
 def confirm(pipeline: dlt.Pipeline, dsn: str, max_slot_lag_mb: float) -> dict[str, int]:
     """After a successful load: advance the slot to the position the loaded package read up to,
-    and report the WAL the slot holds back (warning above ``max_slot_lag_mb``).
+    and report its lag (WAL written since that position) and the WAL it keeps on the server
+    (warning above ``max_slot_lag_mb``). The kept WAL runs from the slot's restart point, which
+    PostgreSQL moves only to a point where it serialized its decoding state: after a run it
+    still holds about the WAL that run read, freed by the next run.
 
     The position comes from the pipeline state that the package itself carried, so it is
     never ahead of what is loaded. Returns the counts the run prints.
@@ -320,7 +323,7 @@ def confirm(pipeline: dlt.Pipeline, dsn: str, max_slot_lag_mb: float) -> dict[st
             info = slot_info(conn, name)
             assert info is not None
     report_lag(name, info.retained_bytes, max_slot_lag_mb)
-    return {"replication slot lag bytes": info.retained_bytes}
+    return {"slot lag bytes": info.lag_bytes, "WAL retained bytes": info.retained_bytes}
 
 
 def report_lag(name: str, retained_bytes: int, max_slot_lag_mb: float) -> None:

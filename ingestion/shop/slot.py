@@ -31,7 +31,8 @@ class SlotInfo:
 
     name: str
     confirmed_flush: int
-    retained_bytes: int
+    lag_bytes: int  # WAL written since the position the warehouse has loaded
+    retained_bytes: int  # WAL the slot keeps on the server's disk (from its restart point)
     lost: bool
 
 
@@ -63,6 +64,7 @@ def slot_info(conn: psycopg.Connection, name: str) -> SlotInfo | None:
     """The slot ``name`` if it exists."""
     row = conn.execute(
         "select confirmed_flush_lsn::text,"
+        " coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint,"
         " coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint,"
         " coalesce(wal_status = 'lost', false)"
         " from pg_replication_slots where slot_name = %s",
@@ -70,8 +72,9 @@ def slot_info(conn: psycopg.Connection, name: str) -> SlotInfo | None:
     ).fetchone()
     if row is None:
         return None
-    confirmed, retained, lost = row
-    return SlotInfo(name, lsn_int(confirmed) if confirmed else 0, int(retained), bool(lost))
+    confirmed, lag, retained, lost = row
+    position = lsn_int(confirmed) if confirmed else 0
+    return SlotInfo(name, position, int(lag), int(retained), bool(lost))
 
 
 def check_replication_rights(conn: psycopg.Connection, dsn: str) -> None:
