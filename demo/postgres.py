@@ -52,7 +52,47 @@ def embedded_dsn(data_dir: Path) -> str:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode=None)
-    return server.get_uri()
+    dsn = server.get_uri()
+    _ensure_logical_decoding(dsn, data_dir)
+    return dsn
+
+
+# The settings change data capture needs (docs/sources.md): logical WAL, and room for a
+# replication slot per shop pipeline (DuckDB, lake) and per test database beside them.
+REPLICATION_SETTINGS = {
+    "wal_level": "logical",
+    "max_replication_slots": "32",
+    "max_wal_senders": "16",
+}
+
+
+def _ensure_logical_decoding(dsn: str, data_dir: Path) -> None:
+    """Give the embedded server ``wal_level = logical`` (the shop's CDC mode reads its
+    changes through a logical replication slot), restarting a server started without it.
+
+    ``wal_level`` takes effect only at server start: a server created before CDC existed is
+    restarted once, in place (same socket, same data); later calls find it set and return.
+    """
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        current = {
+            name: conn.execute(f"show {name}").fetchone()[0] for name in REPLICATION_SETTINGS
+        }
+        if current == REPLICATION_SETTINGS:
+            return
+        for name, value in REPLICATION_SETTINGS.items():
+            conn.execute(f"alter system set {name} = '{value}'")
+    from pgserver._commands import pg_ctl
+
+    log.info("restarting the embedded PostgreSQL in %s with wal_level = logical", data_dir)
+    # pg_ctl restart reuses the options the server was started with (postmaster.opts).
+    pg_ctl(
+        ["-w", "restart", "-m", "fast", "-l", str(data_dir / "log")],
+        pgdata=data_dir,
+        user=_system_user(),
+        timeout=60,
+    )
 
 
 def shop_dsn(data_dir: Path) -> str:
@@ -66,11 +106,14 @@ def stop_embedded(data_dir: Path) -> bool:
         return False
     from pgserver._commands import pg_ctl
 
-    # As root, pgserver runs PostgreSQL as its own system user; pg_ctl must run as that user too.
-    user = "pgserver" if os.geteuid() == 0 else None
     try:
-        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=user, timeout=30)
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=_system_user(), timeout=30)
     except subprocess.CalledProcessError:
         return False
     log.info("stopped the embedded PostgreSQL in %s", data_dir)
     return True
+
+
+def _system_user() -> str | None:
+    """As root, pgserver runs PostgreSQL as its own system user; pg_ctl must run as it too."""
+    return "pgserver" if os.geteuid() == 0 else None

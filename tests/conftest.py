@@ -45,6 +45,12 @@ def _new_database(server_dsn: str) -> Iterator[str]:
         conn.execute(f"create database {name}")
     yield server_dsn.replace("/postgres?", f"/{name}?")
     with psycopg.connect(server_dsn, autocommit=True) as conn:
+        # A database with a replication slot (the shop's CDC mode) cannot be dropped.
+        conn.execute(
+            "select pg_drop_replication_slot(slot_name) from pg_replication_slots"
+            " where database = %s",
+            (name,),
+        )
         conn.execute(f"drop database {name} with (force)")
 
 

@@ -1,4 +1,5 @@
-"""The shop pipeline against a real PostgreSQL: full load, incremental merge, deletes, errors."""
+"""The shop pipeline in cursor mode (`updated_at` and key scans) against a real PostgreSQL: full
+load, incremental merge, deletes, errors. CDC mode: tests/test_shop_cdc.py."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from .conftest import TEST_SCALE
 def ingest(dsn: str, paths: Paths, **options) -> dict[str, int]:
     """Run the shop pipeline once; return the rows it extracted per table."""
     pipeline = pipeline_for("shop", paths.duckdb, paths.pipelines)
-    return run(pipeline, shop(credentials=dsn, **options)).rows
+    return run(pipeline, shop(credentials=dsn, **{"mode": "cursor", **options})).rows
 
 
 def source_rows(dsn: str, table: str) -> list[tuple]:
@@ -176,12 +177,12 @@ def test_a_new_not_null_column_loads_and_a_failed_load_can_be_discarded(
     with psycopg.connect(shop_dsn, autocommit=True) as conn:
         conn.execute("alter table shop.customers add column tier integer not null default 1")
         conn.execute("update shop.customers set updated_at = now() where id <= 3")
-    source = shop(credentials=shop_dsn)
+    source = shop(credentials=shop_dsn, mode="cursor")
     source.customers.apply_hints(columns={"tier": {"name": "tier", "nullable": False}})
     pipeline = pipeline_for("shop", paths.duckdb, paths.pipelines)
     for attempt in range(2):
         with pytest.raises(FailedLoadError) as failed:
-            run(pipeline, source if attempt == 0 else shop(credentials=shop_dsn))
+            run(pipeline, source if attempt == 0 else shop(credentials=shop_dsn, mode="cursor"))
         message = str(failed.value)
         assert "raw_shop.customers (new column(s) tier)" in message, message
         assert "`warehouse discard-failed-load shop`" in message, message

@@ -8,6 +8,7 @@
     warehouse ingest [SOURCE ...]  run the dlt pipelines (default: all)
     warehouse collect              the HTTP collector: pushed events onto the NATS bus
     warehouse discard-failed-load SOURCE  drop a load that cannot load; re-extracted next ingest
+    warehouse shop drop-slot       drop the shop's CDC replication slot (next run: fresh snapshot)
     warehouse build [DBT ARGS]     dbt build (extra arguments go to dbt)
     warehouse run                  ingest everything, then build, then publish
     warehouse publish              write serving.duckdb (marts + metric views) for BI tools
@@ -36,7 +37,7 @@ from collections.abc import Sequence
 
 from streaming import commands as streaming_commands
 
-from . import collect_commands, commands, discard
+from . import collect_commands, commands, discard, shop_slot
 from .access import restrict_umask, secure_home
 from .encryption import check_encryption
 from .errors import is_user_error, reason
@@ -169,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.set_defaults(handler=commands.cmd_ingest)
     discard.register(subcommands)
     collect_commands.register(subcommands, actions)
+    shop_slot.register(subcommands)
 
     subcommands.add_parser(
         "build",

@@ -117,7 +117,19 @@ def load(source: str, paths: Paths, target: str = "duckdb") -> IngestReport:
             pipeline = lake_pipeline_for(source, lake_url(paths), paths.lake_pipelines)
         else:
             pipeline = pipeline_for(source, paths.duckdb, paths.pipelines)
-        return run(pipeline, dlt_source, RECONCILERS.get(source))
+        reconcile = partial(confirm_shop, paths) if source == "shop" else RECONCILERS.get(source)
+        return run(pipeline, dlt_source, reconcile)
+
+
+def confirm_shop(paths: Paths, pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> dict[str, int]:
+    """After the shop's load, in CDC mode: advance the replication slot to what the load
+    holds and report the slot's lag (ingestion/shop/cdc.py)."""
+    import dlt
+
+    from ingestion.shop.cdc import confirm
+
+    max_lag_mb = float(dlt.config.get("sources.shop.max_slot_lag_mb") or 1024)
+    return confirm(pipeline, shop_dsn(paths), max_lag_mb)
 
 
 def reconcile_clickstream(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> dict[str, int]:

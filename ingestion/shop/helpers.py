@@ -13,6 +13,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from psycopg import sql
 
 from ..errors import SourceError
 from .settings import PRIMARY_KEY, REQUIRED_COLUMNS, TYPE_KINDS
@@ -124,6 +125,8 @@ def read_table(
     cursor_column: str,
     start: object | None,
     chunk_size: int,
+    options: str | None = None,
+    snapshot: str | None = None,
 ) -> Iterator[pa.Table]:
     """Stream ``schema.table`` (the rows whose ``cursor_column`` is at least ``start``, all rows
     when it is None) as Arrow tables of ``chunk_size`` rows, through ``COPY ... TO STDOUT``.
@@ -133,39 +136,79 @@ def read_table(
     makes one per value, which is most of a full load's time). The Arrow types come from the
     catalog, so a column has the same type whatever its values; a table with no rows to read
     yields one empty batch, which still creates or checks its columns.
+
+    ``options`` are the session's settings (``session_options``: read-only, timeouts);
+    ``snapshot`` an exported snapshot (CDC mode's initial load) to read the table as of.
     """
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn, **({"options": options} if options else {})) as conn:
+        if snapshot is not None:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
         conn.execute("set timezone = 'UTC'")
-        columns = conn.execute(
-            "select column_name, data_type, is_nullable, numeric_precision, numeric_scale"
-            " from information_schema.columns where table_schema = %s and table_name = %s"
-            " order by ordinal_position",
-            (schema, table),
-        ).fetchall()
-        # Raw does not copy the source's constraints: only the key is NOT NULL. dlt forwards
-        # an Arrow field's nullability to DuckDB, which cannot add a column with a constraint
-        # ("Adding columns with constraints not yet supported"): a NOT NULL column added to the
-        # shop would otherwise stop every load.
-        arrow_schema = pa.schema(
-            pa.field(
-                name,
-                arrow_type(kind, precision, scale),
-                nullable=nullable == "YES" or name != PRIMARY_KEY,
-            )
-            for name, kind, nullable, precision, scale in columns
-        )
+        arrow_schema = table_arrow_schema(conn, schema, table)
         query = f'select * from "{schema}"."{table}"'
+        params = None
         if start is not None:
             query += f' where "{cursor_column}" >= %s'
-        with conn.cursor().copy(
-            f"copy ({query}) to stdout (format csv)", (start,) if start is not None else None
-        ) as copy:
-            yielded = False
-            for block in read_ahead(copy, chunk_size):
-                yield parse_csv(block, arrow_schema)
-                yielded = True
-            if not yielded:
-                yield arrow_schema.empty_table()
+            params = (start,)
+        yield from copy_batches(conn, query, params, arrow_schema, chunk_size)
+
+
+def table_arrow_schema(conn: psycopg.Connection, schema: str, table: str) -> pa.Schema:
+    """The Arrow schema of a source table, from the catalog, in the table's column order."""
+    columns = conn.execute(
+        "select column_name, data_type, is_nullable, numeric_precision, numeric_scale"
+        " from information_schema.columns where table_schema = %s and table_name = %s"
+        " order by ordinal_position",
+        (schema, table),
+    ).fetchall()
+    # Raw does not copy the source's constraints: only the key is NOT NULL. dlt forwards
+    # an Arrow field's nullability to DuckDB, which cannot add a column with a constraint
+    # ("Adding columns with constraints not yet supported"): a NOT NULL column added to the
+    # shop would otherwise stop every load.
+    return pa.schema(
+        pa.field(
+            name,
+            arrow_type(kind, precision, scale),
+            nullable=nullable == "YES" or name != PRIMARY_KEY,
+        )
+        for name, kind, nullable, precision, scale in columns
+    )
+
+
+def copy_batches(
+    conn: psycopg.Connection,
+    query: str,
+    params: Sequence[object] | None,
+    arrow_schema: pa.Schema,
+    chunk_size: int,
+) -> Iterator[pa.Table]:
+    """The rows of ``query`` as Arrow tables of ``chunk_size`` rows, through COPY (CSV); one
+    empty table when there are none."""
+    with conn.cursor().copy(f"copy ({query}) to stdout (format csv)", params) as copy:
+        yielded = False
+        for block in read_ahead(copy, chunk_size):
+            yield parse_csv(block, arrow_schema)
+            yielded = True
+        if not yielded:
+            yield arrow_schema.empty_table()
+
+
+def session_options(statement_timeout: str, lock_timeout: str) -> str:
+    """libpq ``options`` for an extraction session: read-only, and bounded in how long a
+    statement may run and how long it may wait for a lock, so the extract can never block or
+    outlast the shop's own work (docs/sources.md)."""
+    for name, value in (("statement_timeout", statement_timeout), ("lock_timeout", lock_timeout)):
+        if not re.fullmatch(r"\d+\s*(us|ms|s|min|h|d)?", str(value).strip()):
+            raise ShopSourceError(
+                f"shop source: [sources.shop] {name} = {value!r} is not a PostgreSQL duration; "
+                'write e.g. "15min", "30s" or "500ms" (0 means no limit).'
+            )
+    return (
+        "-c default_transaction_read_only=on"
+        f" -c statement_timeout={str(statement_timeout).replace(' ', '')}"
+        f" -c lock_timeout={str(lock_timeout).replace(' ', '')}"
+    )
 
 
 def read_ahead(copy: psycopg.Copy, rows_per_block: int) -> Iterator[bytes]:
@@ -249,12 +292,18 @@ ARROW_TYPES = {
 }
 
 
-def source_keys(dsn: str, schema: str, table: str) -> pa.Array:
-    """Every primary key currently in a source table, streamed with COPY (no Python object per
-    key: at scale 100 the shop has tens of millions)."""
+def source_keys(
+    dsn: str, schema: str, table: str, options: str | None = None, snapshot: str | None = None
+) -> pa.Array:
+    """Every primary key currently in a source table (as of the exported ``snapshot`` if
+    given), streamed with COPY (no Python object per key: at scale 100 the shop has tens of
+    millions)."""
     key = pa.schema([pa.field(PRIMARY_KEY, pa.int64(), nullable=False)])
     chunks = []
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn, **({"options": options} if options else {})) as conn:
+        if snapshot is not None:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
         query = f'copy (select "{PRIMARY_KEY}" from "{schema}"."{table}") to stdout'
         with conn.cursor().copy(query) as copy:
             rows: list[bytes] = []

@@ -9,6 +9,8 @@ TABLES = ("customers", "products", "orders", "order_items", "shipments")
 # Each table has a surrogate key `id` and an `updated_at` the application moves on every change.
 PRIMARY_KEY = "id"
 CURSOR_COLUMN = "updated_at"
+# How the shop is read ([sources.shop] mode): from the logical replication log, or by cursor.
+MODES = ("cdc", "cursor")
 # Rows whose key has vanished from the source are recorded here (schema raw_shop).
 HARD_DELETES_TABLE = "hard_deletes"
 

@@ -17,8 +17,11 @@ the table reports medians. The baselines are what the engines do with no pipelin
   the order dbt completed them (models as ``create or replace``, tests as ``count(*)``).
 - incremental: a full ``warehouse run`` (ingest everything, build, publish) on an empty
   warehouse, against ``warehouse demo advance`` (one day) then ``warehouse run``.
+- cdc: the shop's CDC load of one day against a full CDC snapshot; and a load generator playing
+  the shop app, its transactions' p50/p99 idle vs during the snapshot vs during CDC
+  (``oltp``).
 
 The package, by concern: ``measure`` (one measured subprocess), ``steps`` (what each step runs),
 ``workers`` (the measured tasks and their baselines), ``table`` (the report), ``__main__``
-(the command).
+(the command), ``oltp`` (the shop CDC step and its load generator).
 """

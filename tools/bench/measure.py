@@ -28,6 +28,7 @@ STEPS = (
     "serving",
     "collector",
     "live",
+    "cdc",
 )
 # The API steps read the last 300/scale days of the demo's history (30 days at scale 10).
 API_WINDOW_DAYS = 300

@@ -69,6 +69,11 @@ def run_steps(bench: Bench, steps: list[str]) -> list[str]:
             "live: overload", "live", {"BENCH_LIVE_RATE": "300", "BENCH_LIVE_SECONDS": "60"}
         )
 
+    def cdc() -> None:
+        from .oltp import run_cdc_step
+
+        run_cdc_step(bench)
+
     sections: dict[str, tuple[str, Callable[[], None]]] = {
         "generate": (f"generate the demo at scale {bench.scale:g}", generate),
         "shop": ("shop ingest vs COPY", shop),
@@ -80,6 +85,7 @@ def run_steps(bench: Bench, steps: list[str]) -> list[str]:
         "serving": ("serving: every saved-query view on serving.duckdb", serving),
         "collector": ("collector: sustained events/s, then 1.5x that (backpressure)", collector),
         "live": ("real-time path: bus -> Beam -> refresher -> serving, latency and rate", live),
+        "cdc": ("shop CDC: one day's changes; the shop app's latency idle/snapshot/CDC", cdc),
     }
     failures = []
     for step in steps:

@@ -194,9 +194,55 @@ def table(samples: dict[str, list[Sample]]) -> list[Row]:
                 rss(name),
             )
         )
+    rows += cdc_rows(samples, median, rss)
     for name in ("generate", "full run", "advance"):
         if name in samples:
             rows.append(Row(name, f"{seconds(name):.1f} s", "", "", "", "", rss(name)))
+    return rows
+
+
+def cdc_rows(
+    samples: dict[str, list[Sample]],
+    median: Callable[[str, Callable[[Sample], float]], float | None],
+    rss: Callable[..., str],
+) -> list[Row]:
+    """The shop CDC row (one day's changes) and the OLTP impact table (the shop app's p50/p99
+    idle, during a full snapshot, during CDC; target: p99 during CDC within +20% of idle)."""
+    rows: list[Row] = []
+    day = median("shop CDC (1 day)", lambda s: s.seconds)
+    if day is not None:
+        changes = median("shop CDC (1 day)", lambda s: s.rows)
+        snapshot = median("shop CDC: snapshot", lambda s: s.seconds)
+        rows.append(
+            Row(
+                "shop CDC (1 day)",
+                f"{day:.1f} s ({changes:,.0f} rows)",
+                f"{snapshot:.1f} s (full snapshot)" if snapshot else "",
+                f"{day / snapshot:.1%}" if snapshot else "",
+                "<= 10 s at scale 100",
+                "",
+                rss("shop CDC (1 day)", "shop CDC: snapshot"),
+            )
+        )
+    idle = median("app: idle", lambda s: s.detail["p99_ms"])
+    for phase in ("idle", "snapshot", "CDC"):
+        name = f"app: {phase}"
+        p99 = median(name, lambda s: s.detail["p99_ms"])
+        if p99 is None:
+            continue
+        p50 = median(name, lambda s: s.detail["p50_ms"])
+        during = phase == "CDC"
+        rows.append(
+            Row(
+                f"shop app tx ({phase})",
+                f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+                f"p99 {idle:.1f} ms (idle)" if idle and phase != "idle" else "",
+                f"{p99 / idle:.2f}x" if idle and phase != "idle" else "",
+                "p99 <= 1.2x idle" if during else "",
+                ("yes" if p99 <= 1.2 * idle else "NO") if during and idle else "",
+                "",
+            )
+        )
     return rows
 
 

@@ -15,6 +15,7 @@ from warehouse.paths import PROJECT_DIR, Paths
 
 from .collector import work_collector, work_collector_overload
 from .measure import API_SOURCES, SERVING_QUERIES, SHOP_TABLES
+from .oltp import work_shop_cdc, work_shop_cdc_snapshot
 
 # --------------------------------------------------------------------------------------------
 # Workers: each runs in its own process, times its own work and writes what it measured
@@ -32,7 +33,9 @@ def work_shop_dlt(folder: Path, paths: Paths) -> dict[str, Any]:
     dsn = shop_dsn(paths)
     started = time.perf_counter()
     pipeline = pipeline_for("shop", folder / "warehouse.duckdb", folder / "dlt")
-    report = run(pipeline, shop(credentials=dsn, tables=list(SHOP_TABLES)))
+    # Cursor mode: a full load by COPY, the figure compared with COPY itself (the CDC mode's
+    # snapshot is the same COPY under an exported snapshot; its rows: the `cdc` step).
+    report = run(pipeline, shop(credentials=dsn, tables=list(SHOP_TABLES), mode="cursor"))
     seconds = time.perf_counter() - started
     trace = {step.step: round(_step_seconds(step), 2) for step in pipeline.last_trace.steps}
     return {"seconds": seconds, "rows": sum(report.rows[t] for t in SHOP_TABLES), **trace}
@@ -330,4 +333,6 @@ WORKERS: dict[str, Callable[[Path, Paths], dict[str, Any]]] = {
     "serving": work_serving,
     "collector": work_collector,
     "collector-overload": work_collector_overload,
+    "shop-cdc": work_shop_cdc,
+    "shop-cdc-snapshot": work_shop_cdc_snapshot,
 }
