@@ -7,9 +7,11 @@ landing page, product views, the order's products added to the cart, checkout, a
 ``order_completed`` event carrying the shop's order id. The visitor is anonymous (an
 ``anonymous_id`` per device) until they log in, so each device has anonymous events before
 the customer's id appears (identity stitching needs them); some customers use two devices.
-Around the orders are browsing sessions that buy nothing: bounces, browsing, abandoned carts.
-Sessions that start while an ad campaign runs (``demo_api.campaigns``) often carry its
-``utm_*`` codes.
+Around the orders are browsing sessions that buy nothing (bounces, browsing, abandoned carts),
+``BROWSING_SESSIONS_PER_ORDER`` per order, so that about 3% of sessions convert. A fifth of
+the sessions that start while ad campaigns run (``demo_api.campaigns``) carry one's ``utm_*``
+codes, each campaign in proportion to the clicks its spend buys (``demo.channels``). The rates
+and their published ranges: docs/demo-calibration.md.
 
 The mess real collectors deliver, deterministic like everything else:
 

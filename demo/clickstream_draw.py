@@ -16,7 +16,7 @@ import numpy as np
 from .clickstream_settings import EPOCH, GZIP_LEVEL, HOUR_US, ZONES
 
 if TYPE_CHECKING:
-    from .clickstream_sessions import _Catalogue
+    from .clickstream_catalogue import _Catalogue
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""The simulated web logs' sessions: what they draw from (catalogue, campaigns) and one day of
-buying and browsing sessions, timed and dressed as events."""
+"""The simulated web logs' sessions: one day of buying and browsing sessions, timed and dressed
+as events. What they draw from (catalogue, campaigns) is in ``clickstream_catalogue``; its names
+are importable from here too."""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +14,9 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
+from .clickstream_catalogue import _campaign_of as _campaign_of
+from .clickstream_catalogue import _campaigns as _campaigns
+from .clickstream_catalogue import _Catalogue as _Catalogue
 from .clickstream_draw import (
     _any_product,
     _epoch_us,
@@ -29,8 +32,10 @@ from .clickstream_draw import (
 )
 from .clickstream_render import RENDER_SQL, _garbage
 from .clickstream_settings import (
+    ABANDONED_AT_CHECKOUT_SHARE,
     ACCOUNT_ID_RELEASE,
     ADD_TO_CART,
+    BROWSING_KIND_SHARES,
     BROWSING_SESSIONS_PER_ORDER,
     CART,
     CHECKOUT,
@@ -44,6 +49,7 @@ from .clickstream_settings import (
     EPOCH_MS,
     HOME,
     HOUR_US,
+    KNOWN_VISITOR_SHARE,
     LOCAL_OFFSET,
     MALFORMED_RATE,
     MS_US,
@@ -56,69 +62,9 @@ from .clickstream_settings import (
     UTC_Z,
     ZONE_SHARES,
 )
-from .shop_settings import LOCAL_TIMEZONE, Clock
+from .shop_settings import Clock
 
 log = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------------------------
-# What the sessions draw from
-
-
-@dataclass(frozen=True)
-class _Catalogue:
-    """Products, customers and campaigns, read once per window."""
-
-    product_ids: np.ndarray
-    customer_ids: np.ndarray  # sorted by signup time
-    customer_created_us: np.ndarray
-    campaigns: pa.Table  # campaign (index), utm_*, started_us, ended_us
-
-    @classmethod
-    def read(cls, conn: psycopg.Connection, end: datetime) -> _Catalogue:
-        epoch = "(extract(epoch from {}) * 1000000)::bigint"
-        products = conn.execute(
-            "select id from shop.products where deleted_at is null order by id"
-        ).fetchall()
-        customers = conn.execute(
-            f"select id, {epoch.format('created_at at time zone %s')} from shop.customers"
-            " where deleted_at is null order by 2, 1",
-            (LOCAL_TIMEZONE,),
-        ).fetchall()
-        customers_np = np.array(customers, dtype=np.int64).reshape(-1, 2)
-        return cls(
-            np.array([row[0] for row in products], dtype=np.int64),
-            customers_np[:, 0],
-            customers_np[:, 1],
-            _campaigns(conn, end),
-        )
-
-
-def _campaigns(conn: psycopg.Connection, end: datetime) -> pa.Table:
-    """Campaigns created before ``end``, from the simulated ad platform (if it is there)."""
-    names = ["utm_source", "utm_medium", "utm_campaign", "started_us", "ended_us"]
-    types = [pa.string()] * 3 + [pa.int64()] * 2
-    exists = conn.execute("select to_regclass('demo_api.campaigns') is not null").fetchone()
-    rows: list[tuple] = []
-    if exists[0]:
-        rows = conn.execute(
-            """
-            select utm_source, utm_medium, utm_campaign,
-                (extract(epoch from started_at) * 1000000)::bigint,
-                coalesce((extract(epoch from ended_at) * 1000000)::bigint, %s)
-            from demo_api.campaigns
-            where created_at < %s
-            order by campaign_id
-            """,
-            (np.iinfo(np.int64).max, end),
-        ).fetchall()
-    else:
-        log.info("demo_api.campaigns does not exist: no web session carries utm codes")
-    columns = {
-        name: pa.array([row[i] for row in rows], type=kind)
-        for i, (name, kind) in enumerate(zip(names, types, strict=True))
-    }
-    return pa.table({"campaign": pa.array(range(len(rows)), type=pa.int64()), **columns})
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,16 +207,17 @@ def _browsing_sessions(
     day_us: int,
     end_us: int,
 ) -> dict[str, np.ndarray]:
-    """Sessions that buy nothing: bounces, browsing, and carts abandoned (some at checkout).
+    """Sessions that buy nothing: bounces, browsing, and carts abandoned (some at checkout),
+    ``BROWSING_SESSIONS_PER_ORDER`` per order of the day, in ``BROWSING_KIND_SHARES``.
 
-    A third are customers who had signed up by then, on one of their devices and half of them
-    logged in; the rest are new visitors.
+    ``KNOWN_VISITOR_SHARE`` are customers who had signed up by then, on one of their devices
+    and half of them logged in; the rest are new visitors.
     """
     n = rng.poisson(BROWSING_SESSIONS_PER_ORDER * max(n_orders, 1))
-    kind = rng.choice(3, n, p=[0.4, 0.4, 0.2])  # bounce, browse, abandon a cart
-    browsed = np.select([kind == 1, kind == 2], [rng.integers(1, 6, n), rng.integers(1, 4, n)], 0)
+    kind = rng.choice(3, n, p=BROWSING_KIND_SHARES)  # bounce, browse, abandon a cart
+    browsed = np.where(kind > 0, rng.integers(1, 4, n), 0)
     carted = np.where(kind == 2, np.minimum(browsed, rng.integers(1, 3, n)), 0)
-    checkout = ((kind == 2) & (rng.random(n) < 0.3)).astype(int)
+    checkout = ((kind == 2) & (rng.random(n) < ABANDONED_AT_CHECKOUT_SHARE)).astype(int)
 
     landing, views, adds, checkouts = (
         _segment(c) for c in (np.ones(n, int), browsed, carted, checkout)
@@ -300,7 +247,7 @@ def _browsing_sessions(
 
     start = day_us + rng.integers(0, end_us - day_us, n)
     signed_up = np.searchsorted(catalogue.customer_created_us, start, side="right")
-    known = (rng.random(n) < 0.35) & (signed_up > 0)
+    known = (rng.random(n) < KNOWN_VISITOR_SHARE) & (signed_up > 0)
     customer = (
         catalogue.customer_ids[(rng.random(n) * signed_up).astype(np.int64)]
         if len(catalogue.customer_ids)
@@ -375,23 +322,3 @@ def _dressed(
     events["cut"] = rng.uniform(0.2, 0.9, n)
     events["ordinal"] = np.arange(n)
     return events
-
-
-def _campaign_of(
-    rng: np.random.Generator, campaigns: pa.Table, events: dict[str, np.ndarray]
-) -> np.ndarray:
-    """Each event's campaign (its index in ``campaigns``), or -1: a third of the sessions that
-    start while campaigns run come from one of them."""
-    session, first = events["session"], events["is_first"]
-    n_sessions = int(session.max()) + 1 if len(session) else 0
-    chosen = np.full(n_sessions, -1)
-    if campaigns.num_rows and n_sessions:
-        starts = np.zeros(n_sessions, dtype=np.int64)
-        starts[session[first]] = events["t_us"][first]
-        began = campaigns["started_us"].to_numpy()
-        ended = campaigns["ended_us"].to_numpy()
-        running = (began[None, :] <= starts[:, None]) & (starts[:, None] < ended[None, :])
-        score = rng.random(running.shape) * running
-        from_ad = running.any(axis=1) & (rng.random(n_sessions) < 0.35)
-        chosen = np.where(from_ad, score.argmax(axis=1), -1)
-    return chosen[session]

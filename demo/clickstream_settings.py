@@ -16,8 +16,20 @@ LOG_RETENTION_DAYS = 30
 # The release that renamed the event field `user_id` to `account_id` (inside the generated log
 # window, so both shapes are there from the start). A rolling deploy: the 09:00 file has both.
 ACCOUNT_ID_RELEASE = datetime(2026, 10, 20, 9, 30, tzinfo=UTC)
-# A real shop converts 2-3% of sessions; four browsing sessions per order keep scale 1 small.
-BROWSING_SESSIONS_PER_ORDER = 4
+# Calibrated to published e-commerce ranges (docs/demo-calibration.md). A real shop converts
+# about 1-4% of its sessions: 30 browsing sessions around each buying one give about 3%.
+BROWSING_SESSIONS_PER_ORDER = 30
+# What a browsing session does: bounce (one page), browse (a few products), or fill a cart and
+# leave it (some at checkout). Carts left in about 7% of them make two of every three carts
+# abandoned, Baymard Institute's average; bounces keep the logs light (about 2 events a session).
+BROWSING_KIND_SHARES = (0.5, 0.43, 0.07)
+ABANDONED_AT_CHECKOUT_SHARE = 0.3
+# Browsing sessions of customers who had signed up (on one of their devices, some logged in);
+# the rest are new or unrecognised visitors.
+KNOWN_VISITOR_SHARE = 0.1
+# Of the sessions that start while campaigns run, the share that comes from one of them (paid
+# and email traffic; the rest is organic, direct and referral).
+AD_SESSION_SHARE = 0.2
 DUPLICATE_RATE = 0.015
 MALFORMED_RATE = 0.001
 SITE = "https://www.globalretail.example"

@@ -27,6 +27,7 @@ from .shop_settings import (
     LOCAL_TIMEZONE,
     MINUTE_US,
     PRODUCT_WORDS,
+    RETURN_RATE,
     STREETS,
     US,
 )
@@ -209,7 +210,7 @@ def _plan_orders(
     transit = rng.gamma(4, CARRIER_TRANSIT_DAYS[carrier_index] / 4) * 24 * 60 + 180
     delivered = np.where(ships & ~lost, shipped + _minutes(transit), _nat(n))
     returned = np.where(
-        rng.random(n) < 0.04, delivered + _minutes(rng.uniform(2, 25, n) * 24 * 60), _nat(n)
+        rng.random(n) < RETURN_RATE, delivered + _minutes(rng.uniform(2, 25, n) * 24 * 60), _nat(n)
     )
     fraud = rng.random(n) < 0.003
     deleted = np.where(fraud, placed + _minutes(rng.uniform(30, 48 * 60, n)), _nat(n))

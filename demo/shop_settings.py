@@ -32,6 +32,9 @@ CUSTOMER_PROFILE_UPDATE_RATE = 0.003
 CUSTOMER_SOFT_DELETE_RATE = 0.0005
 PRODUCT_PRICE_CHANGE_RATE = 0.01
 PRODUCT_DISCONTINUE_RATE = 0.001
+# Share of delivered orders sent back (some only in part: demo.api.data PARTIAL_RETURN_RATE):
+# about 17.6% of online sales' value is returned (NRF and Appriss Retail, 2023).
+RETURN_RATE = 0.2
 # Cancelled orders are purged (hard-deleted, with their items) this long after cancellation.
 CANCELLED_RETENTION = timedelta(days=30)
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psycopg
 
+from ..channels import CHANNELS
 from ..shop import Clock
 
 log = logging.getLogger(__name__)
@@ -75,43 +76,43 @@ def _at(year: int, month: int, day: int, hour: int = 0) -> datetime:
 CAMPAIGNS: tuple[Campaign, ...] = (
     Campaign(
         "cmp_1001", "Brand search", "paid_search", "google", "cpc", "brand_search",
-        45_000, _at(2025, 11, 1),
+        162_000, _at(2025, 11, 1),
     ),
     Campaign(
         "cmp_1002", "Generic shopping search", "paid_search", "google", "cpc",
-        "generic_shopping", 90_000, _at(2025, 11, 1),
+        "generic_shopping", 324_000, _at(2025, 11, 1),
     ),
     Campaign(
         "cmp_1003", "Weekly newsletter", "email", "newsletter", "email", "weekly_newsletter",
-        1_500, _at(2025, 11, 1),
+        5_400, _at(2025, 11, 1),
     ),
     Campaign(
         "cmp_1004", "Black Friday 2025", "social", "facebook", "paid_social",
-        "black_friday_2025", 150_000, _at(2025, 11, 20, 8), _at(2025, 12, 2, 8),
+        "black_friday_2025", 540_000, _at(2025, 11, 20, 8), _at(2025, 12, 2, 8),
     ),
     Campaign(
         "cmp_1005", "Holiday gift guide", "email", "newsletter", "email",
-        "holiday_gift_guide_2025", 3_000, _at(2025, 12, 1, 14), _at(2025, 12, 24, 14),
+        "holiday_gift_guide_2025", 10_800, _at(2025, 12, 1, 14), _at(2025, 12, 24, 14),
     ),
     Campaign(
         "cmp_1006", "Affiliate partners", "affiliate", "awin", "affiliate",
-        "affiliate_partners", 20_000, _at(2026, 2, 1),
+        "affiliate_partners", 72_000, _at(2026, 2, 1),
     ),
     Campaign(
         "cmp_1007", "Spring home refresh", "display", "google", "display",
-        "spring_home_refresh_2026", 35_000, _at(2026, 3, 15, 12), _at(2026, 5, 15, 12),
+        "spring_home_refresh_2026", 126_000, _at(2026, 3, 15, 12), _at(2026, 5, 15, 12),
     ),
     Campaign(
         "cmp_1008", "Summer outdoors", "social", "instagram", "paid_social",
-        "summer_outdoors_2026", 60_000, _at(2026, 6, 1, 12), _at(2026, 9, 1, 12),
+        "summer_outdoors_2026", 216_000, _at(2026, 6, 1, 12), _at(2026, 9, 1, 12),
     ),
     Campaign(
         "cmp_1009", "Autumn launch", "social", "tiktok", "paid_social", "autumn_launch_2026",
-        80_000, _at(2026, 10, 9, 16),
+        288_000, _at(2026, 10, 9, 16),
     ),
     Campaign(
         "cmp_1010", "Black Friday 2026", "social", "facebook", "paid_social",
-        "black_friday_2026", 180_000, _at(2026, 11, 20, 8), _at(2026, 12, 2, 8),
+        "black_friday_2026", 648_000, _at(2026, 11, 20, 8), _at(2026, 12, 2, 8),
     ),
 )  # fmt: skip
 
@@ -291,6 +292,7 @@ def _statement(name: str, **extra: str) -> str:
     template = environment.from_string((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))
     return template.render(
         schema=SCHEMA,
+        channels=CHANNELS,
         chance=_chance,
         pick=_pick,
         object_id=_object_id,

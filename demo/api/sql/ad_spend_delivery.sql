@@ -41,14 +41,16 @@
             round(
                 daily_budget_cents * share_of_day * (0.7 + 0.3 * {{ chance("key", 1) }})
             )::bigint as spend_cents,
-            -- Cost per click and click-through rate differ by channel.
+            -- Cost per click and click-through rate differ by channel (demo.channels).
             case channel
-                when 'paid_search' then 85 when 'social' then 60 when 'display' then 35
-                when 'affiliate' then 50 else 5
+                {%- for name, channel in channels.items() %}
+                when '{{ name }}' then {{ channel.cost_per_click_cents }}
+                {%- endfor %}
             end * (0.8 + 0.4 * {{ chance("key", 2) }}) as cost_per_click,
             case channel
-                when 'paid_search' then 0.04 when 'social' then 0.012 when 'display' then 0.003
-                when 'affiliate' then 0.01 else 0.03
+                {%- for name, channel in channels.items() %}
+                when '{{ name }}' then {{ channel.click_rate }}
+                {%- endfor %}
             end * (0.8 + 0.4 * {{ chance("key", 3) }}) as click_rate,
             0.9 + 0.08 * {{ chance("key", 4) }} as preliminary_share
         from running
