@@ -44,7 +44,7 @@ from .helpers import (
     check_bucket,
 )
 from .parsing import LineBatcher, ParsedLines
-from .reading import content_hash, read_lines
+from .reading import read_content, read_lines
 from .reconciliation import Reconciliation, loaded_contents, loaded_file_names, reconcile
 from .settings import (
     EVENTS_TABLE,
@@ -139,7 +139,8 @@ def read_events(
             name = item["relative_path"]
             if name in already_loaded:
                 continue
-            digest = content_hash(item)
+            content = read_content(item)
+            digest = content.sha256
             if digest is not None and digest in contents:
                 copies.append(f"{name} (same content as {contents[digest]})")
                 continue
@@ -147,7 +148,7 @@ def read_events(
                 contents[digest] = name
             tally = tallies[name] = FileTally(content_sha256=digest)
             try:
-                with item.open() as stream:
+                with content.open(item) as stream:
                     for lines in read_lines(stream, chunk_size):
                         tally.lines_read += lines.num_rows
                         for parsed, complete in batcher.add(name, lines):

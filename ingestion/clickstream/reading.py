@@ -4,8 +4,10 @@ complete lines with numpy, batched ``chunk_size`` lines at a time."""
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
@@ -14,6 +16,7 @@ import pyarrow.compute as pc
 
 from .helpers import READ_ERRORS, UnreadableFile
 from .settings import (
+    KEEP_CONTENT_BYTES,
     READ_BLOCK_BYTES,
 )
 
@@ -117,17 +120,36 @@ def _rebatch(arrays: Iterable[pa.Array], size: int) -> Iterator[pa.Array]:
         yield pa.concat_arrays(pending)
 
 
-def content_hash(item: Any) -> str | None:
-    """SHA-256 of a file's decompressed content, read in blocks. None when the content names
-    no `event_id` (an empty file, or one of malformed lines only: two quiet hours may hold the
-    same garbage without one being a copy of the other; events are unique, so a file holding
-    one is a copy only if delivered twice) or the file cannot be read to its end (the parse
-    quarantines what it cannot read). The content, not the stored bytes: gzip writes a time
+@dataclass(frozen=True)
+class FileContent:
+    """What the hashing pass learnt of a file: its content hash (see ``content_hash``) and,
+    for a file small enough, the decompressed content itself, so the parse reads it from
+    memory instead of decompressing the file a second time."""
+
+    sha256: str | None
+    data: bytes | None
+
+    def open(self, item: Any) -> IO[bytes]:
+        """The decompressed content as a stream: from memory if kept, else the file again."""
+        return io.BytesIO(self.data) if self.data is not None else item.open()
+
+
+def read_content(item: Any, keep_bytes: int = KEEP_CONTENT_BYTES) -> FileContent:
+    """SHA-256 of a file's decompressed content, read in blocks, and that content if it is at
+    most ``keep_bytes`` long and read to its end (a broken file is read again by the parse,
+    which quarantines what it cannot read).
+
+    The hash is None when the content names no `event_id` (an empty file, or one of malformed
+    lines only: two quiet hours may hold the same garbage without one being a copy of the
+    other; events are unique, so a file holding one is a copy only if delivered twice) or the
+    file cannot be read to its end. The content, not the stored bytes: gzip writes a time
     stamp into its header, so the same lines compressed again differ."""
     digest = hashlib.sha256()
     marker = b'"event_id"'
     has_event = False
     tail = b""
+    kept: list[bytes] | None = [] if keep_bytes > 0 else None
+    size = 0
     try:
         with item.open() as stream:
             while block := stream.read(READ_BLOCK_BYTES):
@@ -135,6 +157,12 @@ def content_hash(item: Any) -> str | None:
                 # The marker may straddle two blocks: look across the boundary too.
                 has_event = has_event or marker in tail + block[: len(marker)] or marker in block
                 tail = block[-len(marker) :]
+                size += len(block)
+                if kept is not None and size <= keep_bytes:
+                    kept.append(block)
+                else:
+                    kept = None
     except READ_ERRORS:
-        return None
-    return digest.hexdigest() if has_event else None
+        return FileContent(None, None)
+    data = b"".join(kept) if kept is not None else None
+    return FileContent(digest.hexdigest() if has_event else None, data)

@@ -6,6 +6,10 @@ FILE_GLOB = "**/*.jsonl.gz"
 FILES_PER_PAGE = 1_000_000
 # Decompressed bytes read from a file at a time.
 READ_BLOCK_BYTES = 8 * 1024 * 1024
+# A file whose decompressed content is at most this long is decompressed once: the pass that
+# hashes it keeps the bytes for the parse (an hourly log is a few MB). A bigger one is read
+# twice, streaming, so memory stays bounded whatever the file size.
+KEEP_CONTENT_BYTES = 64 * 1024 * 1024
 
 # dlt's schema contract for raw_clickstream: the parser is the contract. Every column is
 # declared by its Arrow schemas (helpers.py): unknown event fields go to `_extra`, lines of

@@ -21,6 +21,7 @@ from .settings import (
     MAX_PAGE_SIZE,
     NULLABLE_COLUMNS,
     PRIMARY_KEYS,
+    RECORD_TYPES,
     UPDATED_SINCE_PARAM,
 )
 
@@ -63,5 +64,11 @@ def marketing(
         for name, path in ENDPOINTS.items()
     ]
     return api_resources(
-        "marketing", base_url, token, paginator, ca_bundle=ca_bundle, resources=resources
+        "marketing",
+        base_url,
+        token,
+        paginator,
+        ca_bundle=ca_bundle,
+        resources=resources,
+        record_types=RECORD_TYPES,
     )

@@ -21,6 +21,7 @@ from .settings import (
     ENDPOINTS,
     MAX_PAGE_SIZE,
     PRIMARY_KEY,
+    RECORD_TYPES,
 )
 
 __all__ = ["ApiSourceError", "payments"]
@@ -73,5 +74,11 @@ def payments(
         for name, path in ENDPOINTS.items()
     ]
     return api_resources(
-        "payments", base_url, token, paginator, ca_bundle=ca_bundle, resources=resources
+        "payments",
+        base_url,
+        token,
+        paginator,
+        ca_bundle=ca_bundle,
+        resources=resources,
+        record_types=RECORD_TYPES,
     )

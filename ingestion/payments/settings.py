@@ -10,3 +10,31 @@ CREATED_SINCE_PARAM = "created[gte]"
 CURSOR_PARAM = "starting_after"
 # The largest page Stripe serves.
 MAX_PAGE_SIZE = 100
+# The records' JSON shape (field -> dlt data type, nested objects as dicts): pages that fit it
+# reach dlt as typed Arrow tables (ingestion/rest_arrow.py); any other page is normalized by dlt.
+RECORD_TYPES = {
+    "charges": {
+        "id": "text",
+        "object": "text",
+        "amount": "bigint",
+        "currency": "text",
+        "created": "bigint",
+        "status": "text",
+        "paid": "bool",
+        "failure_code": "text",
+        "livemode": "bool",
+        "billing_details": {"email": "text", "name": "text"},
+        "metadata": {"order_id": "text"},
+    },
+    "refunds": {
+        "id": "text",
+        "object": "text",
+        "amount": "bigint",
+        "currency": "text",
+        "charge": "text",
+        "created": "bigint",
+        "reason": "text",
+        "status": "text",
+        "metadata": {"order_id": "text"},
+    },
+}

@@ -20,6 +20,7 @@ from .settings import (
     PAGE_PARAM,
     PAGE_SIZE_PARAM,
     PRIMARY_KEY,
+    RECORD_TYPES,
     TABLE,
     TOTAL_PAGES_PATH,
     UPDATED_SINCE_PARAM,
@@ -60,5 +61,11 @@ def reviews(
         columns={"title": "text", "body": "text"},
     )
     return api_resources(
-        "reviews", base_url, token, paginator, ca_bundle=ca_bundle, resources=[resource]
+        "reviews",
+        base_url,
+        token,
+        paginator,
+        ca_bundle=ca_bundle,
+        resources=[resource],
+        record_types=RECORD_TYPES,
     )

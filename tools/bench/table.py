@@ -73,16 +73,16 @@ def table(samples: dict[str, list[Sample]]) -> list[Row]:
         return a / b
 
     for step, name, base, base_name, target, limit in (
-        ("shop ingest", "shop: dlt", "shop: COPY", "COPY", 0.5, "rows/s"),
+        ("shop ingest", "shop: dlt", "shop: COPY", "COPY", 0.85, "rows/s"),
         (
             "clickstream ingest",
             "clickstream: dlt",
             "clickstream: read_json",
             "read_json",
-            0.5,
+            0.7,
             "rows/s",
         ),
-        ("API ingest", "api: dlt", "api: loop", "plain loop", 0.8, "records/s"),
+        ("API ingest", "api: dlt", "api: loop", "plain loop", 0.6, "records/s"),
     ):
         add(
             step,
