@@ -172,9 +172,15 @@ def _parser() -> argparse.ArgumentParser:
     subcommands.add_parser("run", help="ingest every source, build, publish").set_defaults(
         handler=commands.cmd_run
     )
-    subcommands.add_parser(
+    publish = subcommands.add_parser(
         "publish", help="write serving.duckdb (marts and metric views) for BI tools, atomically"
-    ).set_defaults(handler=commands.cmd_publish)
+    )
+    publish.add_argument(
+        "--full",
+        action="store_true",
+        help="write every mart anew (default: only the marts that differ from the published ones)",
+    )
+    publish.set_defaults(handler=commands.cmd_publish)
     subcommands.add_parser(
         "reverse-etl", help="merge customer segments and flags into the shop's crm schema"
     ).set_defaults(handler=commands.cmd_reverse_etl)

@@ -125,7 +125,7 @@ def cmd_publish(args: argparse.Namespace, paths: Paths) -> None:
     published = []
 
     def action() -> str:
-        published.append(publish(paths))
+        published.append(publish(paths, full=getattr(args, "full", False)))
         return report.describe_publish(published[0])
 
     report.step("publish", action)
