@@ -108,9 +108,18 @@ def cmd_build(args: argparse.Namespace, paths: Paths) -> None:
 
 
 def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
+    from .test_scope import build_started, record_green_build, scoped_tests
+
     args.sources = None
     cmd_ingest(args, paths)
-    cmd_build(args, paths)
+    started = build_started()
+    with scoped_tests(paths, full=getattr(args, "full_test", False)) as since:
+        if since is not None:
+            print(
+                f"data tests: on rows loaded since the last green build, {since:%Y-%m-%d %H:%M} UTC"
+            )
+        cmd_build(args, paths)
+    record_green_build(paths, started)  # only reached after a green build: a failure raised
     if destination() == "lake":
         # The serving file is a copy of DuckDB marts; on Spark, BI tools read the marts where
         # they are built (its Thrift/JDBC server), so there is nothing to publish.
