@@ -56,13 +56,12 @@ final as (
     from stg_shop__order_items
     inner join int_orders_enriched
         on stg_shop__order_items.order_id = int_orders_enriched.order_id
-    where
-        not stg_shop__order_items.is_deleted
-        {% if is_incremental() %}
-            and stg_shop__order_items.order_id in (
-                {{ shop_orders_to_rebuild(high_water_mark('source_loaded_at')) }}
-            )
-        {% endif %}
+    where not stg_shop__order_items.is_deleted
+    {% if is_incremental() %}
+        and stg_shop__order_items.order_id in (
+            {{ shop_orders_to_rebuild(high_water_mark('source_loaded_at')) }}
+        )
+    {% endif %}
 
 )
 
