@@ -228,45 +228,71 @@ def _copy_marts(
 
     ``previous``: the tables ``target`` already holds (a copy of the last serving file); a mart
     among them whose columns, row count and checksum match the warehouse's is kept as it is,
-    and tables that are no longer marts are dropped. None: ``target`` is new, copy everything.
+    and tables that are no longer marts are dropped. When the marts to write hold more than
+    half of all the rows, ``target`` is started afresh instead: a replaced table's space is
+    only reused later, so replacing most of a file would leave it nearly twice its size.
+    None: ``target`` is new, copy everything.
     """
     import duckdb
 
-    tables: dict[str, int] = {}
-    replaced: list[str] = []
     # Not read-only: after `warehouse run`, dbt's in-process connection to the same file may still
     # be open, and DuckDB allows a second connection in one process only with the same settings.
     with duckdb.connect(str(warehouse)) as conn:
         conn.execute(f"attach '{_quoted(target)}' as serving_build")
         try:
+            changed, rows = _changed_marts(conn, relations, previous)
+            if previous is not None and 2 * sum(rows[name] for name in changed) > sum(
+                rows.values()
+            ):
+                log.info("most rows changed: writing %s afresh", target.name)
+                conn.execute("detach serving_build")
+                target.unlink()
+                conn.execute(f"attach '{_quoted(target)}' as serving_build")
+                previous, changed = None, list(rows)
             wanted = {f"{schema}.{table}" for schema, table in relations}
             for stale in sorted((previous or set()) - wanted):
                 schema, table = stale.split(".", 1)
                 conn.execute(f'drop table serving_build."{schema}"."{table}"')
             for schema in sorted({schema for schema, _ in relations}):
                 conn.execute(f'create schema if not exists serving_build."{schema}"')
-            for schema, table in relations:
-                name = f'"{schema}"."{table}"'
-                published = f"{schema}.{table}" in (previous or set())
-                try:
-                    current = _fingerprint(conn, None, name) if published else None
-                    if current and _fingerprint(conn, "serving_build", name) == current:
-                        tables[f"{schema}.{table}"] = current[0]
-                        continue
-                    conn.execute(
-                        f"create or replace table serving_build.{name} as select * from {name}"
-                    )
-                except duckdb.CatalogException as exc:
-                    raise PublishError(
-                        f"mart {schema}.{table} is missing from the warehouse: run "
-                        "`warehouse build` first"
-                    ) from exc
-                (rows,) = conn.execute(f"select count(*) from serving_build.{name}").fetchone()
-                tables[f"{schema}.{table}"] = rows
-                replaced.append(f"{schema}.{table}")
+            for name in changed:
+                schema, table = name.split(".", 1)
+                quoted = f'"{schema}"."{table}"'
+                conn.execute(
+                    f"create or replace table serving_build.{quoted} as select * from {quoted}"
+                )
         finally:
             conn.execute("detach serving_build")
-    return tables, replaced
+    return rows, changed
+
+
+def _changed_marts(
+    conn: duckdb.DuckDBPyConnection,
+    relations: list[tuple[str, str]],
+    previous: set[str] | None,
+) -> tuple[list[str], dict[str, int]]:
+    """The marts (``schema.table``) whose content differs from their copy in the attached
+    ``serving_build`` (every mart not in ``previous``), and the row count of every mart."""
+    import duckdb
+
+    changed: list[str] = []
+    rows: dict[str, int] = {}
+    for schema, table in relations:
+        name, quoted = f"{schema}.{table}", f'"{schema}"."{table}"'
+        try:
+            if previous is not None and name in previous:
+                current = _fingerprint(conn, None, quoted)
+                rows[name] = current[0]
+                if _fingerprint(conn, "serving_build", quoted) == current:
+                    continue
+            else:
+                (rows[name],) = conn.execute(f"select count(*) from {quoted}").fetchone()
+        except duckdb.CatalogException as exc:
+            raise PublishError(
+                f"mart {name} is missing from the warehouse: run `warehouse build` first"
+            ) from exc
+        changed.append(name)
+    return changed, rows
 
 
 def _fingerprint(
