@@ -109,6 +109,9 @@ def test_marts_after_incremental_runs_equal_a_full_refresh(
         scoped = "source_loaded_at > cast(" in unique_orders.read_text()
         assert scoped == (not options)
         assert ("data tests: on rows loaded since the last green build" in result.stdout) == scoped
+        # The code is the green build's: its unit tests are not run again on a scoped run.
+        assert ("unit tests skipped (code unchanged)" in result.stdout) == scoped
+        assert ("unit_test " in result.stdout) == (not scoped)
         with duckdb.connect(str(built_demo_home / "warehouse.duckdb"), read_only=True) as conn:
             status = "select order_status from sales.fct_orders where order_id = ?"
             assert conn.execute(status, [changed["returned"]]).fetchone() == ("returned",)

@@ -1,4 +1,4 @@
-"""Scoped tests' state: when the last green build started, and the variable dbt reads."""
+"""Scoped tests' state: when the last green build started, on which code, and what dbt gets."""
 
 from __future__ import annotations
 
@@ -10,35 +10,47 @@ from warehouse.paths import Paths
 from warehouse.test_scope import (
     ENVIRONMENT_VARIABLE,
     STATE_FILE,
+    code_fingerprint,
     last_green_build,
     record_green_build,
     scoped_tests,
 )
 
+STARTED = datetime(2026, 12, 3, 9, 30, 15, 250000, tzinfo=UTC)
 
-def test_no_green_build_tests_whole_tables(tmp_path: Path) -> None:
+
+def test_no_green_build_tests_everything(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
     assert last_green_build(paths) is None
-    with scoped_tests(paths, full=False) as since:
-        assert since is None
+    with scoped_tests(paths, full=False, code=code_fingerprint()) as scope:
+        assert scope.since is None and scope.dbt_args == []
         assert ENVIRONMENT_VARIABLE not in os.environ
 
 
 def test_after_a_green_build_tests_rows_loaded_since_it_unless_full(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
-    started = datetime(2026, 12, 3, 9, 30, 15, 250000, tzinfo=UTC)
-    record_green_build(paths, started)
-    assert last_green_build(paths) == started
-    with scoped_tests(paths, full=False) as since:
-        assert since == started
+    code = code_fingerprint()
+    record_green_build(paths, STARTED, code)
+    assert last_green_build(paths) == (STARTED, code)
+    with scoped_tests(paths, full=False, code=code) as scope:
+        assert scope.since == STARTED
         assert os.environ[ENVIRONMENT_VARIABLE] == "2026-12-03 09:30:15.250000"
+        # The same code as the green build: its unit tests passed on it.
+        assert scope.dbt_args == ["--exclude", "resource_type:unit_test"]
     assert ENVIRONMENT_VARIABLE not in os.environ
-    with scoped_tests(paths, full=True) as since:
-        assert since is None
+    with scoped_tests(paths, full=True, code=code) as scope:
+        assert scope.since is None and scope.dbt_args == []
         assert ENVIRONMENT_VARIABLE not in os.environ
 
 
-def test_an_unreadable_record_tests_whole_tables(tmp_path: Path) -> None:
+def test_changed_code_runs_the_unit_tests(tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    record_green_build(paths, STARTED, "the code of an older build")
+    with scoped_tests(paths, full=False, code=code_fingerprint()) as scope:
+        assert scope.since == STARTED and scope.dbt_args == []
+
+
+def test_an_unreadable_record_tests_everything(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
     (tmp_path / STATE_FILE).write_text("{not json")
     assert last_green_build(paths) is None

@@ -108,18 +108,18 @@ def cmd_build(args: argparse.Namespace, paths: Paths) -> None:
 
 
 def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
-    from .test_scope import build_started, record_green_build, scoped_tests
+    from .test_scope import build_started, code_fingerprint, record_green_build, scoped_tests
 
     args.sources = None
     cmd_ingest(args, paths)
-    started = build_started()
-    with scoped_tests(paths, full=getattr(args, "full_test", False)) as since:
-        if since is not None:
-            print(
-                f"data tests: on rows loaded since the last green build, {since:%Y-%m-%d %H:%M} UTC"
-            )
+    started, code = build_started(), code_fingerprint()
+    with scoped_tests(paths, getattr(args, "full_test", False), code) as scope:
+        if scope.since is not None:
+            unit = "; unit tests skipped (code unchanged)" if scope.skip_unit_tests else ""
+            print(f"data tests: on rows loaded since the last green build{unit}")
+        args.dbt_args = [*getattr(args, "dbt_args", []), *scope.dbt_args]
         cmd_build(args, paths)
-    record_green_build(paths, started)  # only reached after a green build: a failure raised
+    record_green_build(paths, started, code)  # only reached after a green build
     if destination() == "lake":
         # The serving file is a copy of DuckDB marts; on Spark, BI tools read the marts where
         # they are built (its Thrift/JDBC server), so there is nothing to publish.
