@@ -1,8 +1,9 @@
 {#-
     Renders a select of the order_id of every order an incremental sales mart must rebuild:
     each order whose row, lines or shipment the pipeline loaded after since (a timestamp
-    expression, the mart's high_water_mark), or whose customer's row it did, since a customer
-    leaving staging (a test account) takes their orders out of the marts. Status changes days
+    expression, the mart's high_water_mark), or whose customer's row it did or whose hard
+    delete it recorded: a customer leaving staging (a test account) takes their orders out of
+    the marts, and the customer's load time is part of each order's source_loaded_at. Status changes days
     later, refunds recorded as a status, and hard deletes (their loaded_at is when the delete
     was recorded) all reload a row, so all are found. Deleted rows stay in staging, flagged,
     so a deleted order is found too, and the mart removes it.
@@ -33,5 +34,13 @@
             select cast(raw_customers.id as {{ dbt.type_bigint() }})
             from {{ source('shop', 'customers') }} as raw_customers
             where {{ to_utc(epoch_to_timestamp('raw_customers._dlt_load_id')) }} > {{ since }}
+
+            union
+
+            select cast(customer_deletes.id as {{ dbt.type_bigint() }})
+            from {{ source('shop', 'hard_deletes') }} as customer_deletes
+            where
+                customer_deletes.table_name = 'customers'
+                and {{ to_utc(epoch_to_timestamp('customer_deletes._dlt_load_id')) }} > {{ since }}
         )
 {%- endmacro %}

@@ -27,6 +27,7 @@
 {#- What shop_orders_to_rebuild reads, declared for dbt's parse (it runs incremental only). -#}
 -- depends_on: {{ ref('stg_shop__orders') }}, {{ ref('stg_shop__order_items') }}
 -- depends_on: {{ ref('stg_shop__shipments') }}, {{ source('shop', 'customers') }}
+-- depends_on: {{ source('shop', 'hard_deletes') }}
 
 with
 
