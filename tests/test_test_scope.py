@@ -9,6 +9,7 @@ from pathlib import Path
 from warehouse.paths import Paths
 from warehouse.test_scope import (
     ENVIRONMENT_VARIABLE,
+    EXCLUDE_VARIABLE,
     STATE_FILE,
     code_fingerprint,
     last_green_build,
@@ -23,8 +24,9 @@ def test_no_green_build_tests_everything(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
     assert last_green_build(paths) is None
     with scoped_tests(paths, full=False, code=code_fingerprint()) as scope:
-        assert scope.since is None and scope.dbt_args == []
+        assert scope.since is None and not scope.skip_unit_tests
         assert ENVIRONMENT_VARIABLE not in os.environ
+        assert EXCLUDE_VARIABLE not in os.environ
 
 
 def test_after_a_green_build_tests_rows_loaded_since_it_unless_full(tmp_path: Path) -> None:
@@ -36,18 +38,19 @@ def test_after_a_green_build_tests_rows_loaded_since_it_unless_full(tmp_path: Pa
         assert scope.since == STARTED
         assert os.environ[ENVIRONMENT_VARIABLE] == "2026-12-03 09:30:15.250000"
         # The same code as the green build: its unit tests passed on it.
-        assert scope.dbt_args == ["--exclude", "resource_type:unit_test"]
-    assert ENVIRONMENT_VARIABLE not in os.environ
+        assert scope.skip_unit_tests and os.environ[EXCLUDE_VARIABLE] == "unit_test"
+    assert ENVIRONMENT_VARIABLE not in os.environ and EXCLUDE_VARIABLE not in os.environ
     with scoped_tests(paths, full=True, code=code) as scope:
-        assert scope.since is None and scope.dbt_args == []
-        assert ENVIRONMENT_VARIABLE not in os.environ
+        assert scope.since is None and not scope.skip_unit_tests
+        assert ENVIRONMENT_VARIABLE not in os.environ and EXCLUDE_VARIABLE not in os.environ
 
 
 def test_changed_code_runs_the_unit_tests(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
     record_green_build(paths, STARTED, "the code of an older build")
     with scoped_tests(paths, full=False, code=code_fingerprint()) as scope:
-        assert scope.since == STARTED and scope.dbt_args == []
+        assert scope.since == STARTED and not scope.skip_unit_tests
+        assert EXCLUDE_VARIABLE not in os.environ
 
 
 def test_an_unreadable_record_tests_everything(tmp_path: Path) -> None:

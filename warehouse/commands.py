@@ -117,7 +117,6 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
         if scope.since is not None:
             unit = "; unit tests skipped (code unchanged)" if scope.skip_unit_tests else ""
             print(f"data tests: on rows loaded since the last green build{unit}")
-        args.dbt_args = [*getattr(args, "dbt_args", []), *scope.dbt_args]
         cmd_build(args, paths)
     record_green_build(paths, started, code)  # only reached after a green build
     if destination() == "lake":

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # What the dbt macro reads: a UTC timestamp, or unset/empty for whole-table tests.
 ENVIRONMENT_VARIABLE = "WAREHOUSE_TEST_ROWS_LOADED_AFTER"
+# dbt's own (--exclude-resource-type): set to skip the unit tests without changing the command.
+EXCLUDE_VARIABLE = "DBT_EXCLUDE_RESOURCE_TYPES"
 STATE_FILE = "last-green-build.json"
 # What dbt builds from: a change to any of these runs the unit tests again.
 PROJECT_FILES = ("dbt_project.yml", "models", "macros", "tests/dbt", "snapshots", "seeds")
@@ -43,11 +45,6 @@ class Scope:
 
     since: datetime | None
     skip_unit_tests: bool
-
-    @property
-    def dbt_args(self) -> list[str]:
-        """The options that go with ``dbt build``."""
-        return ["--exclude", "resource_type:unit_test"] if self.skip_unit_tests else []
 
 
 def code_fingerprint() -> str:
@@ -97,15 +94,19 @@ def scoped_tests(paths: Paths, full: bool, code: str) -> Iterator[Scope]:
     the unit tests when ``code`` (the project's fingerprint) is that build's."""
     last = None if full else last_green_build(paths)
     scope = Scope(since=last[0] if last else None, skip_unit_tests=bool(last and last[1] == code))
-    previous = os.environ.pop(ENVIRONMENT_VARIABLE, None)
-    if scope.since is not None:
+    settings = {
         # The format dbt casts to a timestamp on every engine, in UTC like the load columns.
-        os.environ[ENVIRONMENT_VARIABLE] = scope.since.astimezone(UTC).strftime(
-            "%Y-%m-%d %H:%M:%S.%f"
-        )
+        ENVIRONMENT_VARIABLE: scope.since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        if scope.since
+        else None,
+        EXCLUDE_VARIABLE: "unit_test" if scope.skip_unit_tests else None,
+    }
+    previous = {name: os.environ.pop(name, None) for name in settings}
+    os.environ.update({name: value for name, value in settings.items() if value is not None})
     try:
         yield scope
     finally:
-        os.environ.pop(ENVIRONMENT_VARIABLE, None)
-        if previous is not None:
-            os.environ[ENVIRONMENT_VARIABLE] = previous
+        for name, value in previous.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
