@@ -111,9 +111,11 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
     from .test_scope import build_started, code_fingerprint, record_green_build, scoped_tests
 
     args.sources = None
+    # A new warehouse (a first run, or `demo --reset`) is tested whole, whatever was recorded.
+    full = getattr(args, "full_test", False) or not paths.duckdb.exists()
     cmd_ingest(args, paths)
     started, code = build_started(), code_fingerprint()
-    with scoped_tests(paths, getattr(args, "full_test", False), code) as scope:
+    with scoped_tests(paths, full, code) as scope:
         if scope.since is not None:
             unit = "; unit tests skipped (code unchanged)" if scope.skip_unit_tests else ""
             print(f"data tests: on rows loaded since the last green build{unit}")
