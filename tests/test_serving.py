@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -170,3 +171,80 @@ def test_failed_build_leaves_the_previous_serving_file(built_demo_home: Path) ->
     finally:
         with duckdb.connect(database) as conn:
             conn.execute("update raw_shop.orders set status = ? where id = ?", [status, order_id])
+
+
+def serving_fingerprints(serving: Path) -> dict[str, tuple]:
+    """Row count and order-independent checksum of every table in a serving file."""
+    with duckdb.connect(str(serving), read_only=True) as conn:
+        names = conn.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+        return {
+            f"{schema}.{table}": conn.execute(
+                f'select count(*), sum(hash(t)) from "{schema}"."{table}" as t'
+            ).fetchone()
+            for schema, table in names
+        }
+
+
+@pytest.mark.slow
+def test_incremental_publish_writes_only_the_marts_that_changed(
+    built_demo_home: Path, tmp_path: Path
+) -> None:
+    """A copy of the built home: publish again writes nothing, a changed mart is the only one
+    written (its new content published, the others byte-for-byte the same rows), the metric
+    views are there, and a publish that fails leaves the previous file and no leftover."""
+    from warehouse.serving import PublishError, publish
+
+    home = tmp_path / "home"
+    (home / "target").mkdir(parents=True)
+    for name in ("warehouse.duckdb", "serving.duckdb"):
+        shutil.copy(built_demo_home / name, home / name)
+    for name in ("manifest.json", "semantic_manifest.json"):
+        shutil.copy(built_demo_home / "target" / name, home / "target" / name)
+    paths = Paths(home)
+    marts = {f"{schema}.{table}" for schema, table in mart_relations(paths)}
+    # The shared home's warehouse may be ahead of its serving file (a failed build elsewhere in
+    # this suite rebuilt some marts and published nothing): publish once to bring them level.
+    publish(paths)
+    before = serving_fingerprints(paths.serving)
+
+    unchanged = publish(paths)
+    assert unchanged.replaced == []
+    assert set(unchanged.tables) == marts
+    assert serving_fingerprints(paths.serving) == before
+
+    with duckdb.connect(str(paths.duckdb)) as conn:
+        conn.execute(
+            "update sales.fct_daily_sales set order_count = order_count + 1"
+            " where order_date = (select max(order_date) from sales.fct_daily_sales)"
+        )
+        expected = conn.execute(
+            "select count(*), sum(hash(t)) from sales.fct_daily_sales as t"
+        ).fetchone()
+    changed = publish(paths)
+    assert changed.replaced == ["sales.fct_daily_sales"]
+    after = serving_fingerprints(paths.serving)
+    assert after["sales.fct_daily_sales"] == expected != before["sales.fct_daily_sales"]
+    assert {name: value for name, value in after.items() if name != "sales.fct_daily_sales"} == {
+        name: value for name, value in before.items() if name != "sales.fct_daily_sales"
+    }
+    with duckdb.connect(str(paths.serving), read_only=True) as conn:
+        views = conn.execute("select count(*) from duckdb_views() where schema_name = 'metrics'")
+        assert views.fetchone()[0] == len(changed.views) > 0
+        (days,) = conn.execute("select count(*) from metrics.daily_sales_and_engagement").fetchone()
+        assert days > 0
+
+    # A changed mart and a missing one: nothing is published, the previous file stays.
+    published = digest(paths.serving)
+    with duckdb.connect(str(paths.duckdb)) as conn:
+        conn.execute("update sales.fct_daily_sales set order_count = order_count - 1")
+        conn.execute("alter table sales.fct_orders rename to fct_orders_gone")
+    with pytest.raises(PublishError, match=r"sales\.fct_orders is missing"):
+        publish(paths)
+    assert digest(paths.serving) == published
+    assert not list(home.glob(".serving.duckdb.*"))
+
+    with duckdb.connect(str(paths.duckdb)) as conn:
+        conn.execute("alter table sales.fct_orders_gone rename to fct_orders")
+    full = publish(paths, full=True)
+    assert sorted(full.replaced) == sorted(marts)
+    assert serving_fingerprints(paths.serving)["sales.fct_orders"] == before["sales.fct_orders"]

@@ -178,12 +178,23 @@ def _parser() -> argparse.ArgumentParser:
         "passed on (e.g. --select marts.sales, --full-refresh)",
     ).set_defaults(handler=commands.cmd_build)
 
-    subcommands.add_parser("run", help="ingest every source, build, publish").set_defaults(
-        handler=commands.cmd_run
+    run = subcommands.add_parser("run", help="ingest every source, build, publish")
+    run.add_argument(
+        "--full-test",
+        action="store_true",
+        help="run every data test on whole tables (default after a green build: only the rows "
+        "loaded since it, on models with a load column; docs/testing.md)",
     )
-    subcommands.add_parser(
+    run.set_defaults(handler=commands.cmd_run)
+    publish = subcommands.add_parser(
         "publish", help="write serving.duckdb (marts and metric views) for BI tools, atomically"
-    ).set_defaults(handler=commands.cmd_publish)
+    )
+    publish.add_argument(
+        "--full",
+        action="store_true",
+        help="write every mart anew (default: only the marts that differ from the published ones)",
+    )
+    publish.set_defaults(handler=commands.cmd_publish)
     subcommands.add_parser(
         "reverse-etl", help="merge customer segments and flags into the shop's crm schema"
     ).set_defaults(handler=commands.cmd_reverse_etl)

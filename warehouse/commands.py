@@ -130,9 +130,19 @@ def cmd_build(args: argparse.Namespace, paths: Paths) -> None:
 
 @_writes
 def cmd_run(args: argparse.Namespace, paths: Paths) -> None:
+    from .test_scope import build_started, code_fingerprint, record_green_build, scoped_tests
+
     args.sources = None
+    # A new warehouse (a first run, or `demo --reset`) is tested whole, whatever was recorded.
+    full = getattr(args, "full_test", False) or not paths.duckdb.exists()
     cmd_ingest(args, paths)
-    cmd_build(args, paths)
+    started, code = build_started(), code_fingerprint()
+    with scoped_tests(paths, full, code) as scope:
+        if scope.since is not None:
+            unit = "; unit tests skipped (code unchanged)" if scope.skip_unit_tests else ""
+            print(f"data tests: on rows loaded since the last green build{unit}")
+        cmd_build(args, paths)
+    record_green_build(paths, started, code)  # only reached after a green build
     if destination() == "lake":
         # The serving file is a copy of DuckDB marts; on Spark, BI tools read the marts where
         # they are built (its Thrift/JDBC server), so there is nothing to publish.
@@ -148,7 +158,7 @@ def cmd_publish(args: argparse.Namespace, paths: Paths) -> None:
     published = []
 
     def action() -> str:
-        published.append(publish(paths))
+        published.append(publish(paths, full=getattr(args, "full", False)))
         return report.describe_publish(published[0])
 
     report.step("publish", action)

@@ -41,7 +41,8 @@ def describe_publish(report: PublishReport) -> str:
     """The publish step's summary line."""
     size = report.size_bytes / 1024**2
     return (
-        f"{len(report.tables)} tables, {len(report.views)} views, {size:.1f} MiB"
+        f"{len(report.tables)} tables ({len(report.replaced)} written, the others unchanged),"
+        f" {len(report.views)} views, {size:.1f} MiB"
         f" -> {relative(report.path)}"
     )
 

@@ -29,3 +29,23 @@
         {{ hard_deleted_at }}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    A shop staging model's `loaded_at` (UTC): when the pipeline last loaded the row, or
+    recorded its hard delete, whichever is later. Incremental marts compare it with the
+    latest load they have built to find the rows a run must rebuild (a hard delete changes
+    no column of the raw row, so the row's own load time alone would miss it).
+-#}
+{% macro shop_loaded_at() -%}
+    {%- set hard_deleted_load -%}
+        (
+            select max({{ epoch_to_timestamp('hard_deletes._dlt_load_id') }})
+            from hard_deletes
+            where hard_deletes.id = deduplicated.id
+        )
+    {%- endset -%}
+    {#- greatest() skips NULL on DuckDB and Spark: most rows were never hard deleted. -#}
+    {{ to_utc(
+        'greatest(' ~ epoch_to_timestamp('_dlt_load_id') ~ ', ' ~ hard_deleted_load ~ ')'
+    ) }}
+{%- endmacro %}

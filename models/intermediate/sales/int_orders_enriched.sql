@@ -35,7 +35,8 @@ order_item_totals as (
         order_id,
         count(*) as item_count,
         sum(quantity) as unit_count,
-        sum(quantity * unit_price) as items_subtotal
+        sum(quantity * unit_price) as items_subtotal,
+        max(loaded_at) as items_loaded_at
 
     from stg_shop__order_items
     where not is_deleted
@@ -70,7 +71,14 @@ final as (
         stg_shop__orders.ordered_at,
         live_shipments.shipped_at,
         live_shipments.delivered_at,
-        stg_shop__orders.order_updated_at
+        stg_shop__orders.order_updated_at,
+        {# greatest() skips the NULLs of an order without lines or shipment (DuckDB, Spark). #}
+        greatest(
+            stg_shop__orders.loaded_at,
+            order_item_totals.items_loaded_at,
+            live_shipments.loaded_at,
+            stg_shop__customers.loaded_at
+        ) as source_loaded_at
 
     from stg_shop__orders
     inner join stg_shop__customers

@@ -1,23 +1,78 @@
 {#-
     One row per UTC day from the first to the latest order in the warehouse, days without
-    orders included (zeros), from the same orders as fct_orders. A day's figures are those
-    of the orders placed that day, in their current status.
+    orders included (zeros), from the orders of fct_orders. A day's figures are those of the
+    orders placed that day, in their current status.
+
+    Incremental on the day (delete+insert on order_date): a run recomputes the days of every
+    order shop_orders_to_rebuild finds since the latest source_loaded_at here (deleted orders
+    included: staging keeps them), the current first-order day of those orders' customers
+    (a deleted or back-dated first order moves a customer's new-customer day), and the days
+    the table does not hold yet; the pre-hook drops days outside the orders' new range. A
+    table on Spark.
 -#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='delete+insert',
+        unique_key='order_date',
+        on_schema_change='fail',
+        pre_hook=(
+            "{% if is_incremental() %}delete from {{ this }} where"
+            ~ " order_date < (select min(order_date) from {{ ref('fct_orders') }})"
+            ~ " or order_date > (select max(order_date) from {{ ref('fct_orders') }})"
+            ~ "{% endif %}"
+        ),
+    )
+}}
+{#- What shop_orders_to_rebuild reads, declared for dbt's parse (it runs incremental only). -#}
+-- depends_on: {{ ref('stg_shop__orders') }}, {{ ref('stg_shop__order_items') }}
+-- depends_on: {{ ref('stg_shop__shipments') }}, {{ source('shop', 'customers') }}
+-- depends_on: {{ source('shop', 'hard_deletes') }}
+
 with
 
-int_orders_enriched as (
+fct_orders as (
 
-    select * from {{ ref('int_orders_enriched') }}
+    select * from {{ ref('fct_orders') }}
 
 ),
 
+{% if is_incremental() %}
+stg_shop__orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+orders_to_rebuild as (
+
+    select stg_shop__orders.order_id, stg_shop__orders.customer_id, stg_shop__orders.ordered_at
+    from stg_shop__orders
+    where
+        stg_shop__orders.order_id in (
+            {{ shop_orders_to_rebuild(high_water_mark('source_loaded_at')) }}
+        )
+
+),
+
+days_to_rebuild as (
+
+    select cast(ordered_at as date) as order_date
+    from orders_to_rebuild
+
+    union
+
+    select min(fct_orders.order_date) as order_date
+    from fct_orders
+    where fct_orders.customer_id in (select orders_to_rebuild.customer_id from orders_to_rebuild)
+    group by fct_orders.customer_id
+
+),
+{% endif %}
+
 order_days as (
 
-    select
-        *,
-        cast(ordered_at as date) as order_date
-
-    from int_orders_enriched
+    select * from fct_orders
 
 ),
 
@@ -31,6 +86,18 @@ calendar as (
             dbt.dateadd('day', 1, '(select max(order_days.order_date) from order_days)'),
         ) }}
     ) as day_spine
+    {% if is_incremental() %}
+        where
+            cast(date_day as date) in (select days_to_rebuild.order_date from days_to_rebuild)
+            or cast(date_day as date) > coalesce(
+                (select max(built.order_date) from {{ this }} as built),
+                cast('1900-01-01' as date)
+            )
+            or cast(date_day as date) < coalesce(
+                (select min(built.order_date) from {{ this }} as built),
+                cast('9999-12-31' as date)
+            )
+    {% endif %}
 
 ),
 
@@ -60,9 +127,13 @@ daily_orders as (
         sum(
             case when order_status = 'returned' then order_total else 0 end
         ) as returned_revenue,
-        count(distinct customer_id) as customer_count
+        count(distinct customer_id) as customer_count,
+        max(source_loaded_at) as source_loaded_at
 
     from order_days
+    {% if is_incremental() %}
+        where order_date in (select calendar.order_date from calendar)
+    {% endif %}
     group by order_date
 
 ),
@@ -108,7 +179,8 @@ final as (
             as decimal(18, 2)
         ) as net_revenue,
         {{ divide('daily_orders.gross_revenue', 'daily_orders.order_count') }}
-            as gross_average_order_value
+            as gross_average_order_value,
+        daily_orders.source_loaded_at
 
     from calendar
     left join daily_orders

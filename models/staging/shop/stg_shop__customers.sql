@@ -24,7 +24,8 @@ renamed as (
         ----------  timestamps
         {{ to_utc('created_at', var('shop_local_timezone')) }} as customer_created_at,
         {{ to_utc('updated_at') }} as customer_updated_at,
-        {{ shop_deleted_at('deleted_at') }} as deleted_at
+        {{ shop_deleted_at('deleted_at') }} as deleted_at,
+        {{ shop_loaded_at() }} as loaded_at
 
     from deduplicated
     where not {{ is_test_account('first_name', 'last_name', 'email') }}

@@ -29,7 +29,8 @@ renamed as (
         ----------  timestamps
         {{ to_utc('created_at') }} as ordered_at,
         {{ to_utc('updated_at') }} as order_updated_at,
-        {{ shop_deleted_at('deleted_at') }} as deleted_at
+        {{ shop_deleted_at('deleted_at') }} as deleted_at,
+        {{ shop_loaded_at() }} as loaded_at
 
     from deduplicated
 

@@ -25,7 +25,8 @@ renamed as (
         ----------  timestamps
         {{ to_utc('created_at') }} as product_created_at,
         {{ to_utc('updated_at') }} as product_updated_at,
-        {{ shop_deleted_at('deleted_at') }} as deleted_at
+        {{ shop_deleted_at('deleted_at') }} as deleted_at,
+        {{ shop_loaded_at() }} as loaded_at
 
     from deduplicated
 

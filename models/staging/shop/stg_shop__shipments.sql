@@ -25,7 +25,8 @@ renamed as (
         {{ to_utc('shipped_at', var('shop_local_timezone')) }} as shipped_at,
         {{ to_utc('delivered_at', var('shop_local_timezone')) }} as delivered_at,
         {{ to_utc('updated_at') }} as shipment_updated_at,
-        {{ shop_deleted_at() }} as deleted_at
+        {{ shop_deleted_at() }} as deleted_at,
+        {{ shop_loaded_at() }} as loaded_at
 
     from deduplicated
 

@@ -1,0 +1,58 @@
+{#-
+    Overrides dbt's built-in, which every generic data test calls on the relation it tests:
+    scoped tests. When the environment variable WAREHOUSE_TEST_ROWS_LOADED_AFTER holds a UTC
+    timestamp (`warehouse run` sets it to the start of the last green build, unless
+    --full-test), a test on a model that has one of the load columns in var
+    test_scope_columns checks only the rows with that column after it: the rows loaded or
+    rebuilt since. Models without one, singular tests and unit tests are whole-table as
+    before, and so is every test when it is unset (`warehouse build`, a first build,
+    `warehouse run --full-test`). The test's own `where` config still applies, and a
+    relationships test's parent side (its `to`) is never scoped. An environment variable, not
+    a dbt var: a var that changes on every run would make dbt parse the whole project again.
+-#}
+{% macro get_where_subquery(relation) -%}
+    {%- set filters = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- do filters.append('(' ~ where ~ ')') -%}
+    {%- endif -%}
+    {%- set scope_column = test_scope_column(relation) -%}
+    {%- if scope_column -%}
+        {%- do filters.append(
+            scope_column ~ ' > cast(\'' ~ env_var('WAREHOUSE_TEST_ROWS_LOADED_AFTER') ~ '\' as '
+            ~ dbt.type_timestamp() ~ ')'
+        ) -%}
+    {%- endif -%}
+    {%- if filters -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ filters | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The load column a scoped test filters relation on: the first of var test_scope_columns
+    documented on the model the test depends on with that relation's name; none when
+    WAREHOUSE_TEST_ROWS_LOADED_AFTER is unset or empty, or the model has none of them.
+-#}
+{% macro test_scope_column(relation) -%}
+    {%- if not (execute and env_var('WAREHOUSE_TEST_ROWS_LOADED_AFTER', '')) -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- for unique_id in model.depends_on.nodes -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- if node and node.resource_type in ('model', 'snapshot')
+            and (node.alias or node.name) == relation.identifier
+            and node.schema == relation.schema -%}
+            {%- for column in var('test_scope_columns', []) -%}
+                {%- if column in node.columns -%}
+                    {%- do return(column) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do return(none) -%}
+{%- endmacro %}
