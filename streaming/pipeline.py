@@ -44,7 +44,7 @@ from ingestion.clickstream.helpers import (
     UnreadableFile,
 )
 from ingestion.clickstream.parsing import parse_lines
-from ingestion.clickstream.reading import content_hash, read_lines
+from ingestion.clickstream.reading import read_content, read_lines
 from ingestion.clickstream.settings import FILE_GLOB
 from ingestion.clickstream.tallies import FileTally, file_rows
 
@@ -238,7 +238,8 @@ def replay(
     digests: dict[str, str | None] = {}
     first_with: dict[str, str] = {}  # content hash -> the first file holding it
     for item in sorted(listed, key=lambda file: file["relative_path"]):
-        name, digest = item["relative_path"], content_hash(item)
+        # Only the hash: the content is read again, file by file, when the pipeline runs.
+        name, digest = item["relative_path"], read_content(item, keep_bytes=0).sha256
         if digest is not None and digest in first_with:
             log.warning(
                 "replay: %s holds the content of %s; not landed again", name, first_with[digest]

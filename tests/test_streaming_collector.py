@@ -203,9 +203,12 @@ def test_auth_envelope_and_headers(start_collector: Callable[..., Collector], bu
     assert status == 413 and "max_body_mb" in body["error"]
 
     sent_at = datetime.now(UTC)
-    assert _post(collector, events)[:3:2] == (200, {"accepted": 2, "duplicates": 0})
+    assert _post(collector, events)[:3:2] == (
+        200,
+        {"accepted": 2, "duplicates": 0, "sequences": [1, 2]},
+    )
     lines = '{"event_id": "e-2",  "event": "product_view"}\n\n{"event_id": "e-3"}\n'
-    assert _post(collector, lines)[2] == {"accepted": 2, "duplicates": 0}
+    assert _post(collector, lines)[2] == {"accepted": 2, "duplicates": 0, "sequences": [3, 4]}
 
     messages = _read_stream(bus[0], BusSettings())
     bodies = [message.data.decode() for message in messages]
@@ -226,8 +229,10 @@ def test_auth_envelope_and_headers(start_collector: Callable[..., Collector], bu
 def test_a_retried_batch_is_stored_once(start_collector: Callable[..., Collector], bus) -> None:
     collector = start_collector()
     batch = "\n".join(LiveSessions(CATALOGUE, seed=1).lines(50))
-    assert _post(collector, batch)[2] == {"accepted": 50, "duplicates": 0}
-    assert _post(collector, batch)[2] == {"accepted": 50, "duplicates": 50}
+    first = _post(collector, batch)[2]
+    assert first == {"accepted": 50, "duplicates": 0, "sequences": list(range(1, 51))}
+    # The retry's events are the stored originals: the same sequences, nothing stored twice.
+    assert _post(collector, batch)[2] == {**first, "duplicates": 50}
     assert _stream_state(bus[0], BusSettings())[0] == 50
 
 

@@ -122,7 +122,7 @@ def _rebatch(arrays: Iterable[pa.Array], size: int) -> Iterator[pa.Array]:
 
 @dataclass(frozen=True)
 class FileContent:
-    """What the hashing pass learnt of a file: its content hash (see ``content_hash``) and,
+    """What the hashing pass learnt of a file: its content hash (see ``read_content``) and,
     for a file small enough, the decompressed content itself, so the parse reads it from
     memory instead of decompressing the file a second time."""
 
