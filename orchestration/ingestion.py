@@ -22,6 +22,7 @@ from dagster import (
 )
 
 from warehouse.sources import SOURCES, load
+from warehouse.writer_lock import writer_lock
 
 from .resources import WRITER_POOL, WarehouseResource
 
@@ -83,7 +84,10 @@ def _source_asset(source: str, tables: list[dict[str, Any]]) -> AssetsDefinition
     def ingest(
         context: AssetExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[MaterializeResult]:
-        report = load(source, warehouse.paths)
+        # The home's writer lock, as `warehouse ingest` takes it: the streaming refresher
+        # skips its tick meanwhile instead of meeting DuckDB's lock error.
+        with writer_lock(warehouse.paths):
+            report = load(source, warehouse.paths)
         context.log.info("%s: %s rows loaded in %.1f s", source, report.total, report.seconds)
         for spec in specs:
             table = spec.key.path[-1]

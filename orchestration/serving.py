@@ -28,6 +28,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from warehouse.reverse_etl import reverse_etl
 from warehouse.serving import PublishError, publish
+from warehouse.writer_lock import writer_lock
 
 from .resources import WRITER_POOL, WarehouseResource
 from .transformation import WarehouseTranslator
@@ -123,7 +124,8 @@ def serving_assets(
                 f"{', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}. Fix the data or "
                 "the model and rebuild; serving.duckdb is still the last good build."
             )
-        report = publish(warehouse.paths)
+        with writer_lock(warehouse.paths):  # as `warehouse publish` holds it
+            report = publish(warehouse.paths)
         yield MaterializeResult(
             asset_key=SERVING,
             metadata={

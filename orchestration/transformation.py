@@ -14,6 +14,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from warehouse.dbt import dbt_environment
+from warehouse.writer_lock import writer_lock
 
 from .ingestion import raw_key
 from .resources import WRITER_POOL, WarehouseResource
@@ -66,10 +67,11 @@ def transformation_assets(manifest_path: Path, project: DbtProject) -> AssetsDef
         dbt_environment(paths)  # profiles.yml reads the warehouse's location from it
         # As `warehouse build`: a source that stopped loading is named before models are
         # rebuilt on it; past error_after this raises and nothing is built.
-        dbt.cli(
-            ["source", "freshness"], manifest=manifest_path, target_path=paths.dbt_target
-        ).wait()
-        args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
-        yield from dbt.cli(args, context=context, target_path=paths.dbt_target).stream()
+        with writer_lock(paths):  # as `warehouse build` holds it
+            dbt.cli(
+                ["source", "freshness"], manifest=manifest_path, target_path=paths.dbt_target
+            ).wait()
+            args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+            yield from dbt.cli(args, context=context, target_path=paths.dbt_target).stream()
 
     return dbt_build
