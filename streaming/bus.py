@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dlt
-
 from warehouse.errors import WarehouseError
+
+from .config import read_section
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +67,7 @@ class BusSettings:
     @classmethod
     def from_config(cls) -> BusSettings:
         """The configured settings; unset keys keep the defaults above."""
-        defaults = cls()
-        values: dict[str, Any] = {}
-        for name in cls.__dataclass_fields__:
-            default = getattr(defaults, name)
-            value = dlt.config.get(f"{SECTION}.{name}")
-            if value is None:
-                values[name] = default
-                continue
-            try:  # environment variables arrive as text
-                values[name] = str(value) if default is None else type(default)(value)
-            except ValueError as error:
-                raise BusError(f"[{SECTION}] {name} = {value!r} is not a number") from error
+        values = read_section(SECTION, cls, BusError)
         settings = cls(**values)
         if settings.retention not in RETENTIONS:
             raise BusError(

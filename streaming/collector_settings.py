@@ -20,6 +20,8 @@ import dlt
 
 from warehouse.errors import WarehouseError
 
+from .config import read_section
+
 log = logging.getLogger(__name__)
 
 SECTION = "streaming.collector"
@@ -63,20 +65,7 @@ class CollectorSettings:
     @classmethod
     def from_config(cls, **overrides: Any) -> CollectorSettings:
         """The configured settings, unset keys at the defaults above, then ``overrides``."""
-        defaults = cls()
-        values: dict[str, Any] = {}
-        for name in cls.__dataclass_fields__:
-            default = getattr(defaults, name)
-            value = dlt.config.get(f"{SECTION}.{name}")
-            if value is None:
-                values[name] = default
-                continue
-            try:  # environment variables arrive as text
-                values[name] = type(default)(value)
-            except ValueError as error:
-                raise CollectorError(
-                    f"[{SECTION}] {name} = {value!r} is not a {type(default).__name__}"
-                ) from error
+        values = read_section(SECTION, cls, CollectorError)
         values.update({name: value for name, value in overrides.items() if value is not None})
         settings = cls(**values)
         numbers = {

@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import dlt
 
 from warehouse.errors import WarehouseError
 from warehouse.paths import Paths
+
+from .config import read_section
 
 # The JetStream durable pull consumer the pipeline reads (the collector reads its lag).
 CONSUMER = "LANDING"
@@ -24,24 +23,6 @@ DEFAULT_SELECT = (
 
 class StreamingError(WarehouseError):
     """The streaming path is misconfigured or cannot run; the message says what to do."""
-
-
-def _read(section: str, cls: type, defaults: Any) -> dict[str, Any]:
-    """The configured values of ``cls``'s fields in ``section``, typed like the defaults."""
-    values: dict[str, Any] = {}
-    for field in fields(cls):
-        default = getattr(defaults, field.name)
-        value = dlt.config.get(f"{section}.{field.name}")
-        if value is None:
-            values[field.name] = default
-            continue
-        try:  # environment variables arrive as text
-            values[field.name] = type(default)(value)
-        except ValueError as error:
-            raise StreamingError(
-                f"[{section}] {field.name} = {value!r} is not a {type(default).__name__}"
-            ) from error
-    return values
 
 
 @dataclass(frozen=True)
@@ -63,7 +44,7 @@ class PipelineSettings:
 
     @classmethod
     def from_config(cls) -> PipelineSettings:
-        settings = cls(**_read("streaming.pipeline", cls, cls()))
+        settings = cls(**read_section("streaming.pipeline", cls, StreamingError))
         if settings.max_batch <= 0 or settings.fetch_seconds <= 0 or settings.ack_wait_seconds <= 0:
             raise StreamingError(
                 "[streaming.pipeline] max_batch, fetch_seconds and ack_wait_seconds must be "
@@ -92,7 +73,7 @@ class RefreshSettings:
 
     @classmethod
     def from_config(cls) -> RefreshSettings:
-        settings = cls(**_read("streaming", cls, cls()))
+        settings = cls(**read_section("streaming", cls, StreamingError))
         if settings.refresh_seconds <= 0 or not settings.select.split():
             raise StreamingError(
                 "[streaming] refresh_seconds must be positive and select a dbt selection: "
