@@ -24,8 +24,13 @@
         ) -%}
     {%- endif -%}
     {%- if filters -%}
+        {#- The alias keeps Spark from reading `where (...)` as a table alias `where` with
+            column aliases (its default dialect does not reserve the word). -#}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ filters | join(' and ') }}) dbt_subquery
+            (
+                select * from {{ relation }} as tested_relation
+                where {{ filters | join(' and ') }}
+            ) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- else -%}
