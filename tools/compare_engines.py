@@ -69,14 +69,6 @@ def figures_for(
     return figures
 
 
-def load_columns() -> frozenset[str]:
-    """The marts' load-time columns: dbt var ``test_scope_columns`` (dbt_project.yml)."""
-    import yaml
-
-    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
-    return frozenset(project.get("vars", {}).get("test_scope_columns", []))
-
-
 def _column_figures(column: str, kind: str) -> list[Figure]:
     duckdb_column, spark_column = f'"{column}"', f"`{column}`"
 
@@ -165,10 +157,10 @@ def spark_session(paths: Paths):
 def compare(paths: Paths) -> list[MartComparison]:
     import duckdb
 
-    from warehouse.dbt import mart_relations
+    from warehouse.dbt import load_time_columns, mart_relations
 
     marts = mart_relations(paths)
-    loaded_at_columns = load_columns()
+    loaded_at_columns = load_time_columns()
     spark = spark_session(paths)
     results = []
     with duckdb.connect(str(paths.duckdb), read_only=True) as conn:

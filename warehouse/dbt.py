@@ -83,5 +83,15 @@ def mart_relations(paths: Paths) -> list[tuple[str, str]]:
     )
 
 
+def load_time_columns() -> frozenset[str]:
+    """The columns of the models that say when their rows were loaded (dbt var
+    ``test_scope_columns`` in dbt_project.yml): they differ between two loads of the same
+    data, so comparisons of builds made at different moments leave them out."""
+    import yaml
+
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    return frozenset(project.get("vars", {}).get("test_scope_columns", []))
+
+
 def _describe(statuses: dict[str, int]) -> str:
     return ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) or "none"
