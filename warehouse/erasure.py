@@ -265,8 +265,13 @@ def _rebuild(paths: Paths) -> None:
     """dbt build of everything downstream of the erased raw rows, in a process of its own: dbt
     keeps its DuckDB connection open in the process that ran it, and the rewrite that follows
     must be the only one holding the file."""
+    from .writer_lock import inherited_env
+
     command = [sys.executable, "-m", "warehouse.cli", "--home", str(paths.home), "build"]
-    result = subprocess.run([*command, "--select", REBUILD_SELECTION], check=False)
+    # `forget` holds the writer lock: the build works under that hold, not waiting for it.
+    result = subprocess.run(
+        [*command, "--select", REBUILD_SELECTION], check=False, env=inherited_env()
+    )
     if result.returncode != 0:
         raise ErasureError(
             "dbt could not rebuild the models downstream of the erased rows (its output is "

@@ -23,6 +23,11 @@ from .paths import Paths
 
 log = logging.getLogger(__name__)
 
+# A child process a lock holder starts to write for it (``warehouse forget`` runs its dbt build
+# in a process of its own) names its parent here: the child works under the parent's hold
+# instead of waiting for it forever. It counts only when it names this process's parent.
+INHERITED_ENV = "WAREHOUSE_WRITER_LOCK_HOLDER"
+
 _held: dict[Path, tuple[int, int]] = {}  # lock file -> (descriptor, depth) in this process
 _guard = threading.RLock()
 
@@ -36,6 +41,9 @@ def writer_lock(paths: Paths, wait: bool = True) -> Iterator[bool]:
     """Hold the home's writer lock for the block; yields True if held. With ``wait=False``
     it yields False at once when another process holds it (the caller skips its work)."""
     path = lock_file(paths)
+    if os.environ.get(INHERITED_ENV) == str(os.getppid()):
+        yield True  # the parent holds the lock and waits for this process
+        return
     with _guard:
         if path in _held:
             descriptor, depth = _held[path]
@@ -55,6 +63,11 @@ def writer_lock(paths: Paths, wait: bool = True) -> Iterator[bool]:
                     del _held[path]
                     fcntl.flock(descriptor, fcntl.LOCK_UN)
                     os.close(descriptor)
+
+
+def inherited_env() -> dict[str, str]:
+    """The environment for a child process that writes under this process's hold."""
+    return {**os.environ, INHERITED_ENV: str(os.getpid())}
 
 
 def _acquire(path: Path, wait: bool) -> bool:
