@@ -118,3 +118,9 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``changes_demo_home`` run last (in their order): every other test then sees
+    the shared demo home as the fixture built it, whatever order the files are collected in."""
+    items.sort(key=lambda item: item.get_closest_marker("changes_demo_home") is not None)

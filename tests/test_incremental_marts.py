@@ -90,6 +90,7 @@ def assert_marts_equal_a_full_refresh(home: Path, work: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.changes_demo_home
 def test_marts_after_incremental_runs_equal_a_full_refresh(
     built_demo_home: Path, tmp_path: Path
 ) -> None:

@@ -280,20 +280,27 @@ def differing_marts(
 ) -> dict[str, tuple[int, int]]:
     """The marts whose rows differ between two DuckDB warehouse files (e.g. one built from the
     raw schemas, one from the lake): ``{"schema.table": (rows only in left, only in right)}``,
-    compared as multisets of whole rows; empty when every mart is the same."""
+    compared as multisets of whole rows; empty when every mart is the same. The load-time
+    columns (``load_time_columns``) are left out: they say when each side loaded its data."""
     import duckdb
 
+    from .dbt import load_time_columns
+
+    skipped = load_time_columns()
     differing = {}
     with duckdb.connect() as conn:
         conn.execute(f"attach '{left}' as lhs (read_only)")
         conn.execute(f"attach '{right}' as rhs (read_only)")
         for schema, table in relations:
             name = f'"{schema}"."{table}"'
+            columns = [row[0] for row in conn.execute(f"describe lhs.{name}").fetchall()]
+            excluded = ", ".join(f'"{column}"' for column in columns if column in skipped)
+            rows = f"select * exclude ({excluded})" if excluded else "select *"
             (only_left,) = conn.execute(
-                f"select count(*) from (from lhs.{name} except all from rhs.{name})"
+                f"select count(*) from ({rows} from lhs.{name} except all {rows} from rhs.{name})"
             ).fetchone()
             (only_right,) = conn.execute(
-                f"select count(*) from (from rhs.{name} except all from lhs.{name})"
+                f"select count(*) from ({rows} from rhs.{name} except all {rows} from lhs.{name})"
             ).fetchone()
             if only_left or only_right:
                 differing[f"{schema}.{table}"] = (only_left, only_right)
