@@ -282,8 +282,7 @@ def test_a_full_stream_is_503_and_the_sender_buffers_until_it_drains(
         STREAMING__BUS__MAX_MB=1, STREAMING__COLLECTOR__FULL_RETRY_AFTER_SECONDS=1
     )
     settings = BusSettings(max_mb=1)
-    # 9,000 events, about twice what the 1 MiB stream holds: the sender must meet a full stream.
-    sending = _send_in_background(collector, rate=3000, seconds=3, seed=3)
+    sending = _send_in_background(collector, rate=1500, seconds=3, seed=3)  # ~2 MB of events
     while _stream_state(bus[0], settings)[1] < 900_000:  # full, the sender now buffering
         assert not sending.done(), sending.result()
         time.sleep(0.1)
