@@ -182,6 +182,35 @@ async def ensure_stream(js: Any, settings: BusSettings) -> Any:
     return await js.update_stream(config)
 
 
+def jetstream(client: Any, timeout: float) -> Any:
+    """The client's JetStream context, its ``publish_async`` futures failing on an error reply.
+
+    nats-py 2.16 builds the error of a refused publish (``maximum bytes exceeded`` on a full
+    stream, say) with ``APIError.from_error``, which raises instead of returning it: the reply
+    handler dies and the future never resolves, so a batch the stream refused half-way would
+    wait out the whole publish timeout and read as "no acknowledgement" rather than "full".
+    """
+    import json
+
+    from nats.js.errors import APIError
+
+    js = client.jetstream(timeout=timeout)
+    handle = js._handle_async_reply  # bound as the reply subscription's callback on first use
+
+    async def handle_reply(msg: Any) -> None:
+        future = js._publish_async_futures.get(msg.subject.rsplit(".", 1)[-1])
+        if future is not None and not future.done() and b'"error"' in msg.data:
+            try:
+                APIError.from_error(json.loads(msg.data)["error"])
+            except APIError as error:
+                future.set_exception(error)
+                return
+        await handle(msg)
+
+    js._handle_async_reply = handle_reply
+    return js
+
+
 def _running_pid(data_dir: Path) -> int | None:
     """The pid in the server's pid file, if that process is alive."""
     try:

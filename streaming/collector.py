@@ -39,7 +39,7 @@ import nats
 from aiohttp import web
 from nats.js.errors import NotFoundError
 
-from .bus import BusSettings, ensure_stream
+from .bus import BusSettings, ensure_stream, jetstream
 from .collector_settings import CollectorError, CollectorSettings
 from .envelope import EnvelopeError, parse_batch
 
@@ -102,7 +102,7 @@ class Collector:
                 f"within {CONNECT_TIMEOUT_SECONDS:.0f} s): start it, or check [streaming.bus] "
                 "url (unset it to run the embedded bus)"
             ) from None
-        self.js = self.client.jetstream(timeout=self.settings.publish_timeout_seconds)
+        self.js = jetstream(self.client, self.settings.publish_timeout_seconds)
         try:
             info = await ensure_stream(self.js, self.bus)
         except Exception as error:

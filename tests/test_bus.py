@@ -9,7 +9,14 @@ from pathlib import Path
 import nats
 import pytest
 
-from streaming.bus import BusError, BusSettings, ensure_stream, start_embedded, stop_embedded
+from streaming.bus import (
+    BusError,
+    BusSettings,
+    ensure_stream,
+    jetstream,
+    start_embedded,
+    stop_embedded,
+)
 
 
 def test_embedded_bus_stores_events_bounded_and_deduplicated(tmp_path: Path) -> None:
@@ -19,9 +26,9 @@ def test_embedded_bus_stores_events_bounded_and_deduplicated(tmp_path: Path) -> 
     try:
         assert start_embedded(data_dir) == url  # a second start reuses the running server
 
-        async def scenario() -> tuple[int, int, str]:
+        async def scenario() -> tuple[int, int, str, str]:
             client = await nats.connect(url)
-            js = client.jetstream()
+            js = jetstream(client, timeout=5)
             await ensure_stream(js, settings)
             event = {"event_id": "e-1", "event_type": "page_view"}
             body = json.dumps(event).encode()
@@ -38,14 +45,22 @@ def test_embedded_bus_stores_events_bounded_and_deduplicated(tmp_path: Path) -> 
                 except nats.js.errors.APIError as error:
                     refused = str(error)
                     break
+            # The collector's way: an async publish to the full stream fails at once, not
+            # after the timeout (nats-py's own reply handler loses the error).
+            future = await js.publish_async(
+                settings.subject, b"x" * 1024, headers={"Nats-Msg-Id": "async-1"}
+            )
+            (async_refused,) = await asyncio.wait_for(
+                asyncio.gather(future, return_exceptions=True), timeout=2
+            )
             info = await js.stream_info(settings.stream)
             await client.close()
-            return first.seq, info.state.messages, refused
+            return first.seq, info.state.messages, refused, str(async_refused)
 
-        seq, stored, refused = asyncio.run(scenario())
+        seq, stored, refused, async_refused = asyncio.run(scenario())
         assert seq == 1
         assert 900 < stored < 1100
-        assert "maximum bytes" in refused
+        assert "maximum bytes" in refused and "maximum bytes" in async_refused
     finally:
         assert stop_embedded(data_dir)
     assert not stop_embedded(data_dir)
