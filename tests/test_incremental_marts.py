@@ -13,14 +13,17 @@ rows loaded since the last green build, the second's (`--full-test`) are whole-t
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import psycopg
 import pytest
 
+from demo.clickstream import ACCOUNT_ID_RELEASE
 from warehouse.paths import Paths
 from warehouse.simulation import shop_dsn
 
@@ -69,6 +72,56 @@ def late_changes(home: Path) -> dict[str, int]:
     return {"returned": returned, "deleted": deleted}
 
 
+def late_login(home: Path) -> dict[str, object]:
+    """In the web logs: a login by another real customer, in a session of its own before
+    the first event of a device whose anonymous campaign session is an order's last touch.
+    The device's anonymous sessions move to that customer (first login wins), so the
+    order's customer loses the touch, and an old day gains a campaign session. Returns the
+    device and the new customer."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        device, previous = conn.execute(
+            "select s.anonymous_id, a.customer_id from marketing.fct_order_attribution as a"
+            " inner join web_analytics.fct_sessions as s on s.session_id = a.last_touch_session_id"
+            " where s.is_stitched order by a.order_id limit 1"
+        ).fetchone()
+        (customer,) = conn.execute(
+            "select min(customer_id) from sales.dim_customers where customer_id != ?", [previous]
+        ).fetchone()
+        first_at, context = conn.execute(
+            "select event_at, e.context from staging.stg_clickstream__events as s"
+            " inner join raw_clickstream.events as e on e.event_id = s.event_id"
+            " where s.anonymous_id = ? order by event_at limit 1",
+            [device],
+        ).fetchone()
+    at = first_at - timedelta(minutes=40)
+    # The app's field for the customer on that day (the drift the demo writes).
+    renamed = at.replace(tzinfo=None) >= ACCOUNT_ID_RELEASE.replace(tzinfo=None)
+    line = {
+        "event_id": f"late-login-{device}-{at.isoformat()}",
+        "event": "page_view",
+        "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "anonymous_id": device,
+        **({"account_id": str(customer)} if renamed else {"user_id": customer}),
+        "properties": {},
+        "context": json.loads(context),
+    }
+    path = Paths(home).clickstream / "late" / f"login-{device}.jsonl.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress((json.dumps(line) + "\n").encode()))
+    return {"device": device, "customer": customer}
+
+
+def assert_device_restitched(home: Path, login: dict[str, object]) -> None:
+    """Every anonymous session of the device now belongs to the late login's customer."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        owners = conn.execute(
+            "select distinct customer_id from web_analytics.fct_sessions"
+            " where anonymous_id = ? and not is_logged_in",
+            [login["device"]],
+        ).fetchall()
+    assert owners == [(login["customer"],)]
+
+
 def assert_marts_equal_a_full_refresh(home: Path, work: Path) -> None:
     """A copy of the warehouse with the incremental models and everything downstream rebuilt
     from scratch holds the same marts."""
@@ -105,6 +158,7 @@ def test_marts_after_incremental_runs_equal_a_full_refresh(
         result = warehouse("--home", home, "demo", "advance")
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         changed = late_changes(built_demo_home)
+        login = late_login(built_demo_home)
         result = warehouse("--home", home, "run", *options)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         scoped = "source_loaded_at > cast(" in unique_orders.read_text()
@@ -119,5 +173,6 @@ def test_marts_after_incremental_runs_equal_a_full_refresh(
             assert conn.execute(status, [changed["deleted"]]).fetchone() is None
             lines = "select count(*) from sales.fct_order_items where order_id = ?"
             assert conn.execute(lines, [changed["deleted"]]).fetchone() == (0,)
+        assert_device_restitched(built_demo_home, login)
     # Once, after both days (a full refresh of everything downstream costs a minute).
     assert_marts_equal_a_full_refresh(built_demo_home, tmp_path)

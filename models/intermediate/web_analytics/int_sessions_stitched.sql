@@ -65,6 +65,7 @@ final as (
         int_events_sessionized.order_count,
         int_events_sessionized.session_started_at,
         int_events_sessionized.session_ended_at,
+        int_events_sessionized.events_loaded_at,
         coalesce(
             int_events_sessionized.logged_in_customer_id, device_customers.device_customer_id
         ) as customer_id,

@@ -5,7 +5,35 @@
     sessions and days with sessions but no spend both appear; a day with nothing does not.
     Attributed orders are conversions: cancelled orders are left out (the net revenue rule
     of fct_daily_sales).
+
+    Incremental on the day: a run recomputes every day campaign_days_to_rebuild finds from
+    the marks here (marketing_loaded_at for spend and campaigns, order_loaded_at for the
+    shop, events_loaded_at for the clickstream: a mark per source, as sources load
+    independently): days with spend restated, days of a
+    campaign reloaded, the days of orders whose attribution may have changed, and the days
+    of every session a device with a new event had or has. The pre-hook deletes those days
+    (all their campaigns) and the select inserts them again, so a day whose activity moved
+    away leaves. Nothing here is judged on the clock, and a day's rows depend only on inputs
+    of that day, so the other days are what a full refresh would build. Each mark is a load
+    its build saw, so every load up to it is in the table. A table on Spark.
 -#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=(
+            "{% if is_incremental() %}delete from {{ this }} where activity_date in ("
+            ~ "{{ campaign_days_to_rebuild(high_water_mark('marketing_loaded_at'),"
+            ~ " high_water_mark('order_loaded_at'), high_water_mark('events_loaded_at'))"
+            ~ " }}){% endif %}"
+        ),
+    )
+}}
+{#- What campaign_days_to_rebuild reads, declared for dbt's parse (it runs incremental only). -#}
+-- depends_on: {{ ref('stg_shop__orders') }}, {{ ref('stg_shop__order_items') }}
+-- depends_on: {{ ref('stg_shop__shipments') }}, {{ source('shop', 'customers') }}
+-- depends_on: {{ source('shop', 'hard_deletes') }}, {{ ref('stg_clickstream__events') }}
 with
 
 stg_marketing__campaigns as (
@@ -32,6 +60,18 @@ fct_order_attribution as (
 
 ),
 
+{% if is_incremental() %}
+days_to_rebuild as (
+
+    {{ campaign_days_to_rebuild(
+        high_water_mark('marketing_loaded_at'),
+        high_water_mark('order_loaded_at'),
+        high_water_mark('events_loaded_at'),
+    ) }}
+
+),
+{% endif %}
+
 daily_spend as (
 
     select
@@ -40,9 +80,13 @@ daily_spend as (
         impressions,
         clicks,
         spend,
-        is_final
+        is_final,
+        loaded_at
 
     from stg_marketing__ad_spend
+    {% if is_incremental() %}
+        where spend_date in (select days_to_rebuild.activity_date from days_to_rebuild)
+    {% endif %}
 
 ),
 
@@ -51,10 +95,15 @@ daily_sessions as (
     select
         campaign_id,
         session_date as activity_date,
-        count(*) as session_count
+        count(*) as session_count,
+        max(events_loaded_at) as events_loaded_at
 
     from fct_sessions
-    where campaign_id is not null
+    where
+        campaign_id is not null
+    {% if is_incremental() %}
+        and session_date in (select days_to_rebuild.activity_date from days_to_rebuild)
+    {% endif %}
     group by campaign_id, session_date
 
 ),
@@ -62,7 +111,11 @@ daily_sessions as (
 conversions as (
 
     select * from fct_order_attribution
-    where order_status != 'cancelled'
+    where
+        order_status != 'cancelled'
+    {% if is_incremental() %}
+        and order_date in (select days_to_rebuild.activity_date from days_to_rebuild)
+    {% endif %}
 
 ),
 
@@ -72,7 +125,9 @@ daily_last_touch_orders as (
         last_touch_campaign_id as campaign_id,
         order_date as activity_date,
         count(*) as order_count,
-        sum(order_total) as revenue
+        sum(order_total) as revenue,
+        max(order_loaded_at) as order_loaded_at,
+        max(events_loaded_at) as events_loaded_at
 
     from conversions
     where last_touch_campaign_id is not null
@@ -86,7 +141,9 @@ daily_first_touch_orders as (
         first_touch_campaign_id as campaign_id,
         order_date as activity_date,
         count(*) as order_count,
-        sum(order_total) as revenue
+        sum(order_total) as revenue,
+        max(order_loaded_at) as order_loaded_at,
+        max(events_loaded_at) as events_loaded_at
 
     from conversions
     where first_touch_campaign_id is not null
@@ -171,7 +228,29 @@ final as (
                 when daily_last_touch_orders.order_count > 0
                     then daily_spend.spend / daily_last_touch_orders.order_count
             end as decimal(18, 2)
-        ) as last_touch_cost_per_acquisition
+        ) as last_touch_cost_per_acquisition,
+        {#- The marks: the latest load of each source the row is built from (NULL: none). -#}
+        {{ latest_of([
+            'stg_marketing__campaigns.loaded_at', 'daily_spend.loaded_at',
+        ]) }} as marketing_loaded_at,
+        {{ latest_of([
+            'daily_last_touch_orders.order_loaded_at',
+            'daily_first_touch_orders.order_loaded_at',
+        ]) }} as order_loaded_at,
+        {{ latest_of([
+            'daily_sessions.events_loaded_at',
+            'daily_last_touch_orders.events_loaded_at',
+            'daily_first_touch_orders.events_loaded_at',
+        ]) }} as events_loaded_at,
+        {{ latest_of([
+            'stg_marketing__campaigns.loaded_at',
+            'daily_spend.loaded_at',
+            'daily_last_touch_orders.order_loaded_at',
+            'daily_first_touch_orders.order_loaded_at',
+            'daily_sessions.events_loaded_at',
+            'daily_last_touch_orders.events_loaded_at',
+            'daily_first_touch_orders.events_loaded_at',
+        ]) }} as source_loaded_at
 
     from campaign_days
     inner join stg_marketing__campaigns

@@ -119,7 +119,8 @@ final as (
         event_count = 1 as is_bounce,
         session_started_at,
         session_ended_at,
-        cast(session_started_at as date) as session_date
+        cast(session_started_at as date) as session_date,
+        events_loaded_at
 
     from customer_sessions
 

@@ -43,7 +43,8 @@ renamed as (
         cast(date as date) as spend_date,
 
         ----------  timestamps
-        {{ to_utc('updated_at') }} as spend_reported_at
+        {{ to_utc('updated_at') }} as spend_reported_at,
+        {{ to_utc(epoch_to_timestamp('_dlt_load_id')) }} as loaded_at
 
     from deduplicated
 

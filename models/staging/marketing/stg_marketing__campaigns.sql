@@ -36,7 +36,8 @@ renamed as (
         {{ to_utc('start_time') }} as started_at,
         {{ to_utc('end_time') }} as ended_at,
         {{ to_utc('created_time') }} as campaign_created_at,
-        {{ to_utc('updated_time') }} as campaign_updated_at
+        {{ to_utc('updated_time') }} as campaign_updated_at,
+        {{ to_utc(epoch_to_timestamp('_dlt_load_id')) }} as loaded_at
 
     from deduplicated
 
