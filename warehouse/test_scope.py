@@ -1,8 +1,8 @@
 """Scoped tests: what the data tests of ``warehouse run`` check.
 
 A full build tests whole tables. A daily run after a green build tests, on every model with
-a load column (``source_loaded_at``, ``events_loaded_at``, ``loaded_at``: dbt var
-``test_scope_columns``), only the rows loaded or rebuilt since that green build started, so
+a load column (dbt var ``test_scope_columns``: ``source_loaded_at``, ``loaded_at`` and the
+other load marks), only the rows loaded or rebuilt since that green build started, so
 test time follows the new data, not the history. The rule that filters the rows lives in dbt
 (``macros/overrides/get_where_subquery.sql``); this module only remembers when the last green
 build started (``<home>/last-green-build.json``) and hands that time to dbt through the
