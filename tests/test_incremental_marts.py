@@ -32,11 +32,13 @@ from .test_incremental import dbt
 
 
 def mart_checksums(database: Path, manifest: dict) -> dict[str, tuple]:
-    """Row count and order-independent checksum of every mart model's table."""
+    """Row count and order-independent checksum of every mart's table, and of every
+    incremental model's (staging and intermediate ones included)."""
     marts = sorted(
         f'"{node["schema"]}"."{node["alias"]}"'
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["fqn"][1:2] == ["marts"]
+        if node["resource_type"] == "model"
+        and (node["fqn"][1:2] == ["marts"] or node["config"]["materialized"] == "incremental")
     )
     assert len(marts) > 10, marts
     with duckdb.connect(str(database), read_only=True) as conn:
@@ -111,6 +113,24 @@ def late_login(home: Path) -> dict[str, object]:
     return {"device": device, "customer": customer}
 
 
+def redelivered_event(home: Path) -> tuple[str, str]:
+    """In the web logs: an exact copy of an old event, in a new file whose name sorts before
+    every other, so the copy becomes the event's first delivery and staging must take it.
+    Returns the event's id and the new file's name."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        event_id, file_name = conn.execute(
+            "select event_id, source_file_name from staging.stg_clickstream__events"
+            " where source_file_name not like '0-%' order by event_at limit 1"
+        ).fetchone()
+    folder = Paths(home).clickstream
+    with gzip.open(folder / file_name, "rt") as lines:
+        line = next(line for line in lines if json.loads(line).get("event_id") == event_id)
+    copy = f"0-redelivered/{event_id}.jsonl.gz"
+    (folder / copy).parent.mkdir(parents=True, exist_ok=True)
+    (folder / copy).write_bytes(gzip.compress(line.encode()))
+    return event_id, copy
+
+
 def assert_device_restitched(home: Path, login: dict[str, object]) -> None:
     """Every anonymous session of the device now belongs to the late login's customer."""
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
@@ -159,6 +179,7 @@ def test_marts_after_incremental_runs_equal_a_full_refresh(
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         changed = late_changes(built_demo_home)
         login = late_login(built_demo_home)
+        redelivered, copy = redelivered_event(built_demo_home)
         result = warehouse("--home", home, "run", *options)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         scoped = "source_loaded_at > cast(" in unique_orders.read_text()
@@ -173,6 +194,10 @@ def test_marts_after_incremental_runs_equal_a_full_refresh(
             assert conn.execute(status, [changed["deleted"]]).fetchone() is None
             lines = "select count(*) from sales.fct_order_items where order_id = ?"
             assert conn.execute(lines, [changed["deleted"]]).fetchone() == (0,)
+            first_copy = (
+                "select source_file_name from staging.stg_clickstream__events where event_id = ?"
+            )
+            assert conn.execute(first_copy, [redelivered]).fetchall() == [(copy,)]
         assert_device_restitched(built_demo_home, login)
     # Once, after both days (a full refresh of everything downstream costs a minute).
     assert_marts_equal_a_full_refresh(built_demo_home, tmp_path)

@@ -6,7 +6,8 @@
     Incremental like int_events_sessionized, and on the same unit: a run replaces all the
     sessions of every device with a session ending at most var clickstream_lookback_hours
     before the latest session end already here, or with a session not here as it is now (a
-    new session_id or event_count: the device was rebuilt for a late event, however old),
+    new session_id, event_count or events_loaded_at: the device was rebuilt for a late event,
+    however old, or an event's first delivery is now a later-loaded copy),
     with delete+insert on anonymous_id, which takes in the devices' new and rebuilt sessions
     and their refreshed stitching (a first login re-attributes the device's earlier
     anonymous sessions).
@@ -55,6 +56,7 @@ devices_to_build as (
                 where
                     built.session_id = int_sessions_stitched.session_id
                     and built.event_count = int_sessions_stitched.event_count
+                    and built.events_loaded_at = int_sessions_stitched.events_loaded_at
             )
     {% endif %}
 
