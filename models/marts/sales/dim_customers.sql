@@ -129,11 +129,12 @@ customers_to_age as (
 
     from built
     cross join warehouse_clock
+    {# An anti-join, not "not in": a NULL customer_id in the list would make it match nothing. #}
+    left join customers_to_rebuild
+        on built.customer_id = customers_to_rebuild.customer_id
     where
-        built.order_count > 0
-        and built.customer_id not in (
-            select customers_to_rebuild.customer_id from customers_to_rebuild
-        )
+        customers_to_rebuild.customer_id is null
+        and built.order_count > 0
         and built.days_since_last_order is distinct from {{ dbt.datediff(
             'cast(built.last_order_at as date)', 'warehouse_clock.as_of_date', 'day'
         ) }}
