@@ -3,7 +3,8 @@
 Days pass (`demo advance`: new orders, status changes of older orders, the shop's purge of
 old cancelled orders, which the pipeline records as hard deletes), and between them the test
 changes the shop as late as it can: an order delivered weeks ago is returned, and a
-customer's first order is hard deleted (their new-customer day moves). After the two days'
+customer's first order is hard deleted (their new-customer day moves), and the payment
+processor refunds half of another old order the shop leaves alone. After the two days'
 `warehouse run`s, a copy of the warehouse has every incremental model, and every model
 downstream of one, rebuilt from scratch; each mart, read from the manifest so a new mart is
 covered without editing this test, must have the same row count and order-independent
@@ -50,7 +51,8 @@ def mart_checksums(database: Path, manifest: dict) -> dict[str, tuple]:
 
 def late_changes(home: Path) -> dict[str, int]:
     """In the shop: return a delivered order weeks old, and hard delete the first order of a
-    customer who has others (with its lines and shipment). Returns the orders' ids."""
+    customer who has others (with its lines and shipment); at the processor, refund half of
+    another delivered order. Returns the orders' ids."""
     with psycopg.connect(shop_dsn(Paths(home).postgres)) as conn:
         now = "(select max(updated_at) + interval '1 second' from shop.orders)"
         (returned,) = conn.execute(
@@ -71,7 +73,22 @@ def late_changes(home: Path) -> dict[str, int]:
         for table in ("order_items", "shipments"):
             conn.execute(f"delete from shop.{table} where order_id = %s", [deleted])
         conn.execute("delete from shop.orders where id = %s", [deleted])
-    return {"returned": returned, "deleted": deleted}
+        # A late refund of an order the shop leaves alone: only the payments load brings it
+        # (dim_customers' lifetime value, fct_payment_reconciliation).
+        (refunded,) = conn.execute(
+            "select min(id) from shop.orders as o where status = 'delivered' and deleted_at is"
+            " null and id not in (%s, %s) and not exists"
+            " (select from demo_api.refunds as r where r.order_id = o.id)",
+            [returned, deleted],
+        ).fetchone()
+        conn.execute(
+            "insert into demo_api.refunds select 're_late_' || charge_id, charge_id, order_id,"
+            " amount_cents / 2, currency, 'requested_by_customer', 'succeeded',"
+            " (select max(created_at) + interval '1 second' from demo_api.refunds)"
+            " from demo_api.charges where status = 'succeeded' and order_id = %s",
+            [refunded],
+        )
+    return {"returned": returned, "deleted": deleted, "refunded": refunded}
 
 
 def late_login(home: Path) -> dict[str, object]:
@@ -198,6 +215,8 @@ def test_marts_after_incremental_runs_equal_a_full_refresh(
                 "select source_file_name from staging.stg_clickstream__events where event_id = ?"
             )
             assert conn.execute(first_copy, [redelivered]).fetchall() == [(copy,)]
+            refund = "select count(*) from staging.stg_payments__refunds where order_id = ?"
+            assert conn.execute(refund, [changed["refunded"]]).fetchone()[0] > 0
         assert_device_restitched(built_demo_home, login)
     # Once, after both days (a full refresh of everything downstream costs a minute).
     assert_marts_equal_a_full_refresh(built_demo_home, tmp_path)

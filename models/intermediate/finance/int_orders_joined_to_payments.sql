@@ -56,7 +56,8 @@ payment_movements as (
         cast(null as {{ dbt.type_string() }}) as refund_reason,
         currency,
         charge_amount as amount,
-        charged_at as moved_at
+        charged_at as moved_at,
+        loaded_at
 
     from stg_payments__charges
     where not coalesce(is_test_account, false)
@@ -70,7 +71,8 @@ payment_movements as (
         stg_payments__refunds.refund_reason,
         stg_payments__refunds.currency,
         stg_payments__refunds.refund_amount as amount,
-        stg_payments__refunds.refunded_at as moved_at
+        stg_payments__refunds.refunded_at as moved_at,
+        stg_payments__refunds.loaded_at
 
     from stg_payments__refunds
     left join test_account_charges
@@ -117,7 +119,8 @@ order_payments as (
         ) as last_charged_at,
         max(
             case when movement_type = 'refund' and is_succeeded then moved_at end
-        ) as last_refunded_at
+        ) as last_refunded_at,
+        max(loaded_at) as payments_loaded_at
 
     from payment_movements
     group by order_id
@@ -135,7 +138,8 @@ real_customer_orders as (
         true as is_order_in_shop,
         stg_shop__orders.is_deleted as is_order_deleted,
         stg_shop__orders.order_total,
-        stg_shop__orders.ordered_at
+        stg_shop__orders.ordered_at,
+        greatest(stg_shop__orders.loaded_at, stg_shop__customers.loaded_at) as shop_loaded_at
 
     from stg_shop__orders
     inner join stg_shop__customers
@@ -158,7 +162,8 @@ unknown_orders as (
         false as is_order_in_shop,
         cast(null as {{ dbt.type_boolean() }}) as is_order_deleted,
         cast(null as decimal(18, 2)) as order_total,
-        cast(null as {{ dbt.type_timestamp() }}) as ordered_at
+        cast(null as {{ dbt.type_timestamp() }}) as ordered_at,
+        cast(null as {{ dbt.type_timestamp() }}) as shop_loaded_at
 
     from order_payments
     where
@@ -207,7 +212,9 @@ orders_with_payments as (
         end as amount_due,
         order_payments.first_charged_at,
         order_payments.last_charged_at,
-        order_payments.last_refunded_at
+        order_payments.last_refunded_at,
+        {# greatest() skips the NULL of an order without payments (DuckDB, Spark). #}
+        greatest(orders.shop_loaded_at, order_payments.payments_loaded_at) as source_loaded_at
 
     from orders
     left join order_payments
@@ -260,7 +267,8 @@ final as (
         ordered_at,
         first_charged_at,
         last_charged_at,
-        last_refunded_at
+        last_refunded_at,
+        source_loaded_at
 
     from net_amounts
 

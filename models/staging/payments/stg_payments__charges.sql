@@ -49,7 +49,9 @@ renamed as (
         ) }} as is_test_account,
 
         ----------  timestamps
-        {{ to_utc(epoch_to_timestamp('created')) }} as charged_at
+        {{ to_utc(epoch_to_timestamp('created')) }} as charged_at,
+        {# When the pipeline last loaded the row: incremental marts' marks. #}
+        {{ to_utc(epoch_to_timestamp('_dlt_load_id')) }} as loaded_at
 
     from deduplicated
 

@@ -31,7 +31,9 @@ renamed as (
         {{ cents_to_units('amount') }} as refund_amount,
 
         ----------  timestamps
-        {{ to_utc(epoch_to_timestamp('created')) }} as refunded_at
+        {{ to_utc(epoch_to_timestamp('created')) }} as refunded_at,
+        {# When the pipeline last loaded the row: incremental marts' marks. #}
+        {{ to_utc(epoch_to_timestamp('_dlt_load_id')) }} as loaded_at
 
     from deduplicated
 
