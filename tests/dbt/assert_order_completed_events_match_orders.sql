@@ -2,7 +2,9 @@
     Every order_completed event records a real order of the shop: its order id is in
     stg_shop__orders (deleted orders and test accounts' orders included: the event
     happened), and when the event carries the customer, it is the order's customer.
-    Returns the events that do not match.
+    An event older than the shop's retention of cancelled orders (var
+    shop_cancelled_order_retention_days, before the latest order) may name an order the
+    shop purged before this warehouse first loaded it. Returns the events that do not match.
 -#}
 with
 
@@ -25,6 +27,16 @@ order_completed_events as (
 
 ),
 
+purge_horizon as (
+
+    select
+        {{ dbt.dateadd(
+            'day', -1 * var('shop_cancelled_order_retention_days'), 'max(ordered_at)'
+        ) }} as purged_before
+    from stg_shop__orders
+
+),
+
 final as (
 
     select
@@ -35,10 +47,14 @@ final as (
         stg_shop__orders.order_id is null as is_unknown_order
 
     from order_completed_events
+    cross join purge_horizon
     left join stg_shop__orders
         on order_completed_events.order_id = stg_shop__orders.order_id
     where
-        stg_shop__orders.order_id is null
+        (
+            stg_shop__orders.order_id is null
+            and order_completed_events.event_at >= purge_horizon.purged_before
+        )
         or order_completed_events.customer_id != stg_shop__orders.customer_id
 
 )
