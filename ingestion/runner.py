@@ -121,7 +121,41 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     pipeline.normalize()
     info = pipeline.load()
     info.raise_on_failed_jobs()
+    _drop_restaged_duplicates(pipeline)
     return list(info.loads_ids)
+
+
+def _drop_restaged_duplicates(pipeline: dlt.Pipeline) -> None:
+    """Keep one row per key in each merged table whose staged rows are declared deduplicated
+    (the shop's: each batch holds a key once, so the merge skips its window over them).
+
+    A resumed package re-runs the copy jobs the kill interrupted, and one killed after its
+    copy committed, before dlt recorded it, stages the same file twice; the merge then
+    inserts both copies. They are the same row, so any one of them is kept.
+    """
+    if is_lake(pipeline):
+        return  # Delta's MERGE (upsert) on the key keeps one row per key by itself
+    with pipeline.sql_client() as client:
+        for table in pipeline.default_schema.data_tables():
+            name = table["name"]
+            keys = [c for c, column in table["columns"].items() if column.get("primary_key")]
+            if not keys or not table.get("x-stage-data-deduplicated"):
+                continue
+            qualified = client.make_qualified_table_name(name)
+            key_list = ", ".join(client.escape_column_name(key) for key in keys)
+            removed = client.execute_sql(
+                f"delete from {qualified} where rowid in (select rowid from (select rowid,"
+                f" row_number() over (partition by {key_list}) as copy from {qualified})"
+                " where copy > 1)"
+            )
+            count = removed[0][0] if removed else 0
+            if count:
+                log.warning(
+                    "%s: %s: removed %d row(s) the resumed load staged twice",
+                    pipeline.pipeline_name,
+                    name,
+                    count,
+                )
 
 
 def _as_delta_tables(source: DltSource) -> None:
