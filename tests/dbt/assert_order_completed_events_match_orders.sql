@@ -29,11 +29,7 @@ order_completed_events as (
 
 purge_horizon as (
 
-    select
-        {{ dbt.dateadd(
-            'day', -1 * var('shop_cancelled_order_retention_days'), 'max(ordered_at)'
-        ) }} as purged_before
-    from stg_shop__orders
+    {{ shop_purge_horizon() }}
 
 ),
 

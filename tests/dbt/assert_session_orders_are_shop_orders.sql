@@ -21,11 +21,7 @@ stg_shop__orders as (
 
 purge_horizon as (
 
-    select
-        {{ dbt.dateadd(
-            'day', -1 * var('shop_cancelled_order_retention_days'), 'max(ordered_at)'
-        ) }} as purged_before
-    from stg_shop__orders
+    {{ shop_purge_horizon() }}
 
 ),
 
