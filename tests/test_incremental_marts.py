@@ -211,6 +211,20 @@ def test_marts_after_incremental_runs_equal_a_full_refresh(
             assert conn.execute(status, [changed["deleted"]]).fetchone() is None
             lines = "select count(*) from sales.fct_order_items where order_id = ?"
             assert conn.execute(lines, [changed["deleted"]]).fetchone() == (0,)
+            # Incremental staging took the update in place and flagged the hard delete.
+            staged = (
+                "select order_status, is_deleted from staging.stg_shop__orders where order_id = ?"
+            )
+            assert conn.execute(staged, [changed["returned"]]).fetchone() == ("returned", False)
+            assert conn.execute(staged, [changed["deleted"]]).fetchone()[1] is True
+            flags = "select distinct is_deleted from staging.{} where order_id = ?"
+            assert conn.execute(
+                flags.format("stg_shop__order_items"), [changed["deleted"]]
+            ).fetchall() == [(True,)]
+            # An order not yet shipped has no shipment.
+            assert conn.execute(
+                flags.format("stg_shop__shipments"), [changed["deleted"]]
+            ).fetchall() in ([(True,)], [])
             first_copy = (
                 "select source_file_name from staging.stg_clickstream__events where event_id = ?"
             )

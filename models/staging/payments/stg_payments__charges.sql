@@ -1,12 +1,35 @@
 {#-
     One row per payment attempt at the processor, declined ones included (is_succeeded):
     an order may have none (never paid), one, or several (a declined card, a double charge).
+
+    Incremental on charge_id (delete+insert): a run rebuilds the ids the pipeline loaded
+    after the latest loaded_at here, re-picking among all their raw copies (the processor
+    deletes nothing). A table on Spark (plain parquet tables, no DELETE).
 -#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='delete+insert',
+        unique_key='charge_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('payments', 'charges') }}
+    {% if is_incremental() %}
+        where
+            id in (
+                select loaded.id
+                from {{ source('payments', 'charges') }} as loaded
+                where
+                    {{ to_utc(epoch_to_timestamp('loaded._dlt_load_id')) }}
+                    > {{ high_water_mark('loaded_at') }}
+            )
+    {% endif %}
 
 ),
 

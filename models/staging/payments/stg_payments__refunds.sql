@@ -1,9 +1,34 @@
-{#- One row per refund; an order may have several (a return, and a duplicate charge). -#}
+{#-
+    One row per refund; an order may have several (a return, and a duplicate charge).
+
+    Incremental on refund_id (delete+insert): a run rebuilds the ids the pipeline loaded
+    after the latest loaded_at here, re-picking among all their raw copies (the processor
+    deletes nothing). A table on Spark (plain parquet tables, no DELETE).
+-#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='delete+insert',
+        unique_key='refund_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('payments', 'refunds') }}
+    {% if is_incremental() %}
+        where
+            id in (
+                select loaded.id
+                from {{ source('payments', 'refunds') }} as loaded
+                where
+                    {{ to_utc(epoch_to_timestamp('loaded._dlt_load_id')) }}
+                    > {{ high_water_mark('loaded_at') }}
+            )
+    {% endif %}
 
 ),
 

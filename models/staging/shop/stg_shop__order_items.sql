@@ -1,11 +1,24 @@
 {#-
     One row per order line. The shop deletes lines only with their order (no soft delete),
     so is_deleted comes from the pipeline's hard_deletes list alone.
+
+    Incremental on order_item_id (delete+insert): a run rebuilds the ids loaded, or
+    recorded as hard deleted, after the latest loaded_at here, from all their raw copies
+    (macro shop_staging_ctes). A table on Spark (plain parquet tables, no DELETE).
 -#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='delete+insert',
+        unique_key='order_item_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 {# source, hard_deletes and deduplicated: the opening every shop staging model shares. #}
-{{ shop_staging_ctes('order_items') }}
+{{ shop_staging_ctes('order_items', incremental=is_incremental()) }}
 
 renamed as (
 

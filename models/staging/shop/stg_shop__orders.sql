@@ -1,11 +1,24 @@
 {#-
     One row per order in its current state, test accounts' orders included: dropping
     them needs customers, and staging does not join.
+
+    Incremental on order_id (delete+insert): a run rebuilds the ids loaded, or
+    recorded as hard deleted, after the latest loaded_at here, from all their raw copies
+    (macro shop_staging_ctes). A table on Spark (plain parquet tables, no DELETE).
 -#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 {# source, hard_deletes and deduplicated: the opening every shop staging model shares. #}
-{{ shop_staging_ctes('orders') }}
+{{ shop_staging_ctes('orders', incremental=is_incremental()) }}
 
 renamed as (
 

@@ -1,11 +1,24 @@
 {#-
     One row per shipment (at most one per order). The shop deletes shipments only with their
     order (no soft delete), so is_deleted comes from the pipeline's hard_deletes list alone.
+
+    Incremental on shipment_id (delete+insert): a run rebuilds the ids loaded, or
+    recorded as hard deleted, after the latest loaded_at here, from all their raw copies
+    (macro shop_staging_ctes). A table on Spark (plain parquet tables, no DELETE).
 -#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='delete+insert',
+        unique_key='shipment_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 {# source, hard_deletes and deduplicated: the opening every shop staging model shares. #}
-{{ shop_staging_ctes('shipments') }}
+{{ shop_staging_ctes('shipments', incremental=is_incremental()) }}
 
 renamed as (
 
