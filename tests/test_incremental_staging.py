@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+import pytest
 
 from demo import shop as demo_shop
 from ingestion.runner import pipeline_for, run
@@ -65,6 +66,7 @@ def change_the_shop(dsn: str) -> dict[str, int]:
     return {"updated": updated, "deleted": deleted}
 
 
+@pytest.mark.slow
 def test_shop_staging_after_cursor_mode_loads_equals_a_full_refresh(
     shop_dsn: str, paths: Paths, tmp_path: Path
 ) -> None:
