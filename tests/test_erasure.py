@@ -139,6 +139,10 @@ def test_forget_erases_a_customer_from_every_file_and_replays(
         assert conn.execute(
             "select email_hash from sales.dim_customers where customer_id = ?", [customer]
         ).fetchone() == (None,)
+        # customer_features is incremental: the blanked city, with no new load, rebuilds it.
+        assert conn.execute(
+            "select count(city) from ml.customer_features where customer_id = ?", [customer]
+        ).fetchone() == (0,)
         # Rewritten: no freed block that could still hold the old values.
         (free_blocks,) = conn.execute("select free_blocks from pragma_database_size()").fetchone()
         assert free_blocks == 0

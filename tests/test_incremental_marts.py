@@ -3,8 +3,9 @@
 Days pass (`demo advance`: new orders, status changes of older orders, the shop's purge of
 old cancelled orders, which the pipeline records as hard deletes), and between them the test
 changes the shop as late as it can: an order delivered weeks ago is returned, and a
-customer's first order is hard deleted (their new-customer day moves), and the payment
-processor refunds half of another old order the shop leaves alone. After the two days'
+customer's first order is hard deleted (their new-customer day moves), the payment
+processor refunds half of another old order the shop leaves alone, and a review is edited
+weeks after it was written. After the two days'
 `warehouse run`s, a copy of the warehouse has every incremental model, and every model
 downstream of one, rebuilt from scratch; each mart, read from the manifest so a new mart is
 covered without editing this test, must have the same row count and order-independent
@@ -87,6 +88,13 @@ def late_changes(home: Path) -> dict[str, int]:
             " (select max(created_at) + interval '1 second' from demo_api.refunds)"
             " from demo_api.charges where status = 'succeeded' and order_id = %s",
             [refunded],
+        )
+        # A review edited today, weeks after it was written: only the reviews load brings
+        # it, and its rating leaves the average of every as-of date since (customer_features).
+        conn.execute(
+            "update demo_api.reviews set rating = 6 - rating,"
+            " updated_at = (select max(updated_at) + interval '1 second' from demo_api.reviews)"
+            " where review_id = (select min(review_id) from demo_api.reviews)"
         )
     return {"returned": returned, "deleted": deleted, "refunded": refunded}
 

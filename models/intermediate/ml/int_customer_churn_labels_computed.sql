@@ -43,10 +43,9 @@ labels as (
     select
         customer_spine.customer_id,
         customer_spine.as_of_date,
-        (
-            {{ dbt.dateadd('day', churn_window_days, 'customer_spine.as_of_at') }}
-            <= customer_spine.clock_at
-        ) as is_label_complete,
+        {{ customer_features_is_label_complete(
+            'customer_spine.as_of_at', 'customer_spine.clock_at'
+        ) }} as is_label_complete,
         coalesce(future_orders.future_order_count, 0) as future_order_count
 
     from customer_spine

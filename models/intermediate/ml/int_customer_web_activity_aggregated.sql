@@ -22,8 +22,7 @@ stg_clickstream__events as (
 {# The web logs start at a given day; before it there is nothing to count. #}
 clickstream_coverage as (
 
-    select min(cast(event_at as date)) as first_logged_date
-    from stg_clickstream__events
+    {{ customer_features_clickstream_coverage() }}
 
 ),
 
@@ -57,11 +56,9 @@ covered_activity as (
     select
         customer_spine.customer_id,
         customer_spine.as_of_date,
-        coalesce(
-            clickstream_coverage.first_logged_date
-            <= {{ dbt.dateadd('day', -1 * recent_days, 'customer_spine.as_of_date') }},
-            false
-        ) as is_clickstream_covered,
+        {{ customer_features_is_clickstream_covered(
+            'clickstream_coverage.first_logged_date', 'customer_spine.as_of_date'
+        ) }} as is_clickstream_covered,
         web_activity.recent_event_count,
         web_activity.recent_product_view_count,
         web_activity.recent_add_to_cart_count,

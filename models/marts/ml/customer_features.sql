@@ -10,7 +10,44 @@
     as-of dates and completes labels. Each concern is an intermediate model of
     models/intermediate/ml with one row per spine row (customer_id, as_of_date): this
     model joins them and sets the contract's types.
+
+    Incremental (a table on Spark), the unit of work a customer or an as-of date. The
+    pre-hook deletes: every row of the customers customer_features_customers_to_rebuild
+    finds (an input loaded after the mark of its source: profile_loaded_at, order_loaded_at,
+    refund_loaded_at, review_loaded_at, events_loaded_at; a product whose category changed;
+    a city `warehouse forget` blanked); the customers gone from dim_customers (now test
+    accounts); and every as-of date that is no longer current (customer_features_current_as_of_dates):
+    its label window closed on this clock (or reopened: the clock can move back when the
+    latest order's customer becomes a test account), the web logs' first day moved (the
+    coverage flag), or the grid lost it (the first order or the clock moved, or var
+    customer_features_as_of_datepart changed). Those flags and the grid are the only things
+    on a row that do not come from the customer's own rows, and they are the same on every
+    row of a date, so a date they move is rebuilt whole rather than the table. Then the
+    spine holds only what the table lacks (customers and dates with no row), and every step
+    reads the spine, so the run reads only them. A change of var customer_features_recent_days
+    or customer_churn_window_days moves every row: it needs --full-refresh.
 -#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=(
+            "{% if is_incremental() %}delete from {{ this }} where customer_id in ("
+            ~ "{{ customer_features_customers_to_rebuild() }})"
+            ~ " or customer_id not in (select gone.customer_id from {{ ref('dim_customers') }}"
+            ~ " as gone)"
+            ~ " or as_of_date not in ({{ customer_features_current_as_of_dates(this) }})"
+            ~ "{% endif %}"
+        ),
+    )
+}}
+{#- What the pre-hook reads, declared for dbt's parse (incremental runs only). -#}
+-- depends_on: {{ ref('stg_shop__customers') }}, {{ ref('stg_shop__orders') }}
+-- depends_on: {{ ref('stg_shop__order_items') }}, {{ ref('stg_shop__products') }}
+-- depends_on: {{ ref('snp_shop__products') }}, {{ ref('snp_shop__customers') }}
+-- depends_on: {{ ref('stg_payments__refunds') }}, {{ ref('stg_reviews__reviews') }}
+-- depends_on: {{ ref('stg_clickstream__events') }}, {{ ref('dim_customers') }}
 with
 
 customer_spine as (
@@ -55,6 +92,12 @@ churn_labels as (
 
 ),
 
+source_loads as (
+
+    select * from {{ ref('int_customer_source_loads_aggregated') }}
+
+),
+
 final as (
 
     select
@@ -93,7 +136,19 @@ final as (
         web_activity.recent_event_count,
         web_activity.recent_product_view_count,
         web_activity.recent_add_to_cart_count,
-        web_activity.recent_active_day_count
+        web_activity.recent_active_day_count,
+        source_loads.profile_loaded_at,
+        source_loads.order_loaded_at,
+        source_loads.refund_loaded_at,
+        source_loads.review_loaded_at,
+        source_loads.events_loaded_at,
+        {{ latest_of([
+            'source_loads.profile_loaded_at',
+            'source_loads.order_loaded_at',
+            'source_loads.refund_loaded_at',
+            'source_loads.review_loaded_at',
+            'source_loads.events_loaded_at',
+        ]) }} as source_loaded_at
 
     from customer_spine
     left join profiles
@@ -120,6 +175,10 @@ final as (
         on
             customer_spine.customer_id = churn_labels.customer_id
             and customer_spine.as_of_date = churn_labels.as_of_date
+    left join source_loads
+        on
+            customer_spine.customer_id = source_loads.customer_id
+            and customer_spine.as_of_date = source_loads.as_of_date
 
 )
 

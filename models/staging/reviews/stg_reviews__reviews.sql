@@ -34,7 +34,8 @@ renamed as (
 
         ----------  timestamps
         {{ to_utc('created_at') }} as reviewed_at,
-        {{ to_utc('updated_at') }} as review_updated_at
+        {{ to_utc('updated_at') }} as review_updated_at,
+        {{ to_utc(epoch_to_timestamp('_dlt_load_id')) }} as loaded_at
 
     from deduplicated
 
