@@ -45,13 +45,11 @@
 {% macro test_scoped(relation) -%}
     {%- set scope_column = test_scope_column(relation) -%}
     {%- if scope_column -%}
-        {%- set filtered -%}
-            (
-                select * from {{ relation }} as tested_relation
-                where {{ test_scope_condition(scope_column) }}
-            ) as test_scoped_relation
-        {%- endset -%}
-        {%- do return(filtered) -%}
+        {#- One line: it renders inside the test's own layout. -#}
+        {%- do return(
+            '(select * from ' ~ relation ~ ' as tested_relation where '
+            ~ test_scope_condition(scope_column) ~ ') as test_scoped_relation'
+        ) -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}

@@ -51,10 +51,11 @@ device_events as (
 
     from stg_clickstream__events
     where
-        event_at is not null
         {% if scoped -%}
-            and anonymous_id in (select devices_in_scope.anonymous_id from devices_in_scope)
-        {%- endif %}
+            anonymous_id in (select devices_in_scope.anonymous_id from devices_in_scope)
+            and
+        {% endif -%}
+        event_at is not null
     group by anonymous_id
 
 ),

@@ -61,7 +61,8 @@ final as (
         on fct_orders.order_id = order_lines.order_id
     where
         {% if scoped -%}
-            fct_orders.order_id in (select orders_in_scope.order_id from orders_in_scope) and
+            fct_orders.order_id in (select orders_in_scope.order_id from orders_in_scope)
+            and
         {% endif -%}
         fct_orders.order_total
         != coalesce(order_lines.lines_total, 0) + fct_orders.shipping_fee

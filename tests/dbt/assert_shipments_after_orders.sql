@@ -47,7 +47,8 @@ final as (
         on fct_shipments.order_id = fct_orders.order_id
     where
         {% if scoped -%}
-            fct_shipments.order_id in (select orders_in_scope.order_id from orders_in_scope) and
+            fct_shipments.order_id in (select orders_in_scope.order_id from orders_in_scope)
+            and
         {% endif -%}
         (
             fct_shipments.shipped_at < fct_orders.ordered_at
