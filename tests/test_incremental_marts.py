@@ -4,8 +4,9 @@ Days pass (`demo advance`: new orders, status changes of older orders, the shop'
 old cancelled orders, which the pipeline records as hard deletes), and between them the test
 changes the shop as late as it can: an order delivered weeks ago is returned, and a
 customer's first order is hard deleted (their new-customer day moves), the payment
-processor refunds half of another old order the shop leaves alone, and a review is edited
-weeks after it was written. After the two days'
+processor refunds half of another old order the shop leaves alone, a review is edited
+weeks after it was written, and a customer with campaign sessions becomes a staff test
+account. After the two days'
 `warehouse run`s, a copy of the warehouse has every incremental model, and every model
 downstream of one, rebuilt from scratch; each mart, read from the manifest so a new mart is
 covered without editing this test, must have the same row count and order-independent
@@ -97,6 +98,25 @@ def late_changes(home: Path) -> dict[str, int]:
             " where review_id = (select min(review_id) from demo_api.reviews)"
         )
     return {"returned": returned, "deleted": deleted, "refunded": refunded}
+
+
+def late_test_account(home: Path) -> int:
+    """In the shop: a customer with campaign sessions becomes a staff test account (an
+    example.com address). Staging drops them: their orders, sessions (and the days of
+    campaign performance those held) and snapshot versions leave the marts. Returns the
+    customer's id."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        (customer,) = conn.execute(
+            "select max(customer_id) from web_analytics.fct_sessions where campaign_id is not null"
+        ).fetchone()
+    with psycopg.connect(shop_dsn(Paths(home).postgres)) as conn:
+        conn.execute(
+            "update shop.customers set email = 'qa-' || id || '@example.com',"
+            " updated_at = (select max(updated_at) + interval '1 second' from shop.customers)"
+            " where id = %s",
+            [customer],
+        )
+    return customer
 
 
 def late_login(home: Path) -> dict[str, object]:
@@ -203,6 +223,7 @@ def test_marts_after_incremental_runs_equal_a_full_refresh(
         result = warehouse("--home", home, "demo", "advance")
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         changed = late_changes(built_demo_home)
+        test_account = late_test_account(built_demo_home)
         login = late_login(built_demo_home)
         redelivered, copy = redelivered_event(built_demo_home)
         result = warehouse("--home", home, "run", *options)
@@ -239,6 +260,9 @@ def test_marts_after_incremental_runs_equal_a_full_refresh(
             assert conn.execute(first_copy, [redelivered]).fetchall() == [(copy,)]
             refund = "select count(*) from staging.stg_payments__refunds where order_id = ?"
             assert conn.execute(refund, [changed["refunded"]]).fetchone()[0] > 0
+            for table in ("web_analytics.fct_sessions", "snapshots.snp_shop__customers"):
+                rows = f"select count(*) from {table} where customer_id = ?"
+                assert conn.execute(rows, [test_account]).fetchone() == (0,), table
         assert_device_restitched(built_demo_home, login)
     # Once, after both days (a full refresh of everything downstream costs a minute).
     assert_marts_equal_a_full_refresh(built_demo_home, tmp_path)

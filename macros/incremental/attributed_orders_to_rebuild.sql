@@ -40,3 +40,16 @@
     from {{ ref('stg_clickstream__events') }} as new_events
     where new_events.loaded_at > {{ since }}
 {%- endmacro %}
+
+{#-
+    Renders a select of the anonymous_id of every device on which a customer whose shop row
+    was loaded after since (shop_customers_loaded_after) ever logged in: the devices whose
+    sessions may belong to a customer who became a test account (fct_sessions drops their
+    sessions) or stopped being one (they come back). A device's sessions belong to a
+    customer logged in on it (int_sessions_stitched), so this holds every such device.
+-#}
+{% macro clickstream_devices_of_customers_loaded_after(since) -%}
+    select customer_events.anonymous_id
+    from {{ ref('stg_clickstream__events') }} as customer_events
+    where customer_events.customer_id in ({{ shop_customers_loaded_after(since) }})
+{%- endmacro %}

@@ -7,7 +7,9 @@
     order's attribution, on the day it was placed); and every day with an event of a
     device with an event loaded after events_since: a late event can move, join or
     re-stitch any session of its device (a session's day is its first event's), so those
-    days hold every session the device had before and has now.
+    days hold every session the device had before and has now; the same for every device
+    of a customer whose row was loaded after shop_since (a customer turned test account,
+    or back, takes their sessions out of fct_sessions or brings them back).
 -#}
 {% macro campaign_days_to_rebuild(marketing_since, shop_since, events_since) -%}
     select new_spend.spend_date as activity_date
@@ -55,6 +57,10 @@
         device_events.event_at is not null
         and device_events.anonymous_id in (
             {{ clickstream_devices_loaded_after(events_since) }}
+
+            union
+
+            {{ clickstream_devices_of_customers_loaded_after(shop_since) }}
         )
 {%- endmacro %}
 

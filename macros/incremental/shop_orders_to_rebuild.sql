@@ -30,17 +30,25 @@
     select customer_orders.order_id
     from {{ ref('stg_shop__orders') }} as customer_orders
     where
-        customer_orders.customer_id in (
-            select cast(raw_customers.id as {{ dbt.type_bigint() }})
-            from {{ source('shop', 'customers') }} as raw_customers
-            where {{ to_utc(epoch_to_timestamp('raw_customers._dlt_load_id')) }} > {{ since }}
+        customer_orders.customer_id in ({{ shop_customers_loaded_after(since) }})
+{%- endmacro %}
 
-            union
+{#-
+    Renders a select of the id of every shop customer whose row the pipeline loaded after
+    since (a timestamp expression), or whose hard delete it recorded then: among them every
+    customer who became a staff test account (staging drops them) or stopped being one.
+    Read from the raw tables: staging no longer has a customer turned test account.
+-#}
+{% macro shop_customers_loaded_after(since) -%}
+    select cast(raw_customers.id as {{ dbt.type_bigint() }}) as customer_id
+    from {{ source('shop', 'customers') }} as raw_customers
+    where {{ to_utc(epoch_to_timestamp('raw_customers._dlt_load_id')) }} > {{ since }}
 
-            select cast(customer_deletes.id as {{ dbt.type_bigint() }})
-            from {{ source('shop', 'hard_deletes') }} as customer_deletes
-            where
-                customer_deletes.table_name = 'customers'
-                and {{ to_utc(epoch_to_timestamp('customer_deletes._dlt_load_id')) }} > {{ since }}
-        )
+    union
+
+    select cast(customer_deletes.id as {{ dbt.type_bigint() }}) as customer_id
+    from {{ source('shop', 'hard_deletes') }} as customer_deletes
+    where
+        customer_deletes.table_name = 'customers'
+        and {{ to_utc(epoch_to_timestamp('customer_deletes._dlt_load_id')) }} > {{ since }}
 {%- endmacro %}

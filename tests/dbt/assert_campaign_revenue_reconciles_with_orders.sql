@@ -4,6 +4,9 @@
     touch, both equal those of the day's orders (fct_orders, not cancelled) that have a
     campaign touch, and never exceed those of all the day's orders that are not cancelled.
     Returns the disagreeing days.
+    Scope: whole tables on every run. A day's attributed revenue changes when a login re-
+    stitches an old session or an order changes, without a row of the day being loaded; the
+    marts are read only by day sums.
 -#}
 with
 

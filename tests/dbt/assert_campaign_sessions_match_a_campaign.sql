@@ -5,6 +5,8 @@
     campaign and can be no order's touch. A warning: the sessions are still right, the
     marketing team needs to fix the link. Returns the unmatched utm codes and their
     sessions.
+    Scope: the session, a row at a time. A scoped run checks the sessions loaded since the
+    last green build (test_scoped) against every campaign. Whole-table otherwise.
 -#}
 {{ config(severity='warn') }}
 
@@ -12,7 +14,7 @@ with
 
 fct_sessions as (
 
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ test_scoped(ref('fct_sessions')) }}
 
 ),
 

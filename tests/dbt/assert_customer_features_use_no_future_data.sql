@@ -11,6 +11,8 @@
     - `review_count differs`: the same for reviews written strictly before the instant;
     - `as_of_date not reached`: an as-of date the warehouse clock (the latest order) has not
       passed, whose features could still change.
+    Scope: whole tables on every run. It recomputes every as-of row from staging: a late
+    order or review changes rows loaded long ago.
 -#}
 -- depends_on: {{ ref('customer_features') }}
 {%- set timestamp_checks = [] -%}

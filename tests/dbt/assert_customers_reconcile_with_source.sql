@@ -2,6 +2,8 @@
     Nothing lost: every shop customer account is in dim_customers exactly when it is not a
     test account (deleted accounts stay, flagged), and dim_customers holds nothing else.
     Returns the accounts where the mart and that expectation disagree.
+    Scope: whole tables on every run. A reconciliation: an account missing from the mart has
+    no loaded row to be found by.
 -#}
 with
 

@@ -3,6 +3,8 @@
     product's category in dim_products), its units and item revenues equal those of the
     order lines, and a day's categories together hold every line of the day. Returns the
     disagreeing days and categories.
+    Scope: whole tables on every run. A reconciliation by day and category over small day
+    tables; a line moving between days leaves no loaded row on its old day.
 -#}
 with
 

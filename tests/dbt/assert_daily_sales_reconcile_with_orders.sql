@@ -4,6 +4,8 @@
     those whose first order in dim_customers falls on it; every day from the first to the
     latest order has exactly one row (unique and not_null on order_date cover the rest),
     and days without orders are zeros. Returns the disagreeing days and measures.
+    Scope: whole tables on every run. A reconciliation by day; a deleted or moved order
+    leaves no loaded row on its old day, and every day must have its row.
 -#}
 with
 

@@ -3,6 +3,8 @@
     customers, page views, bounces, conversions and orders equal those of the sessions
     that started that day, and every day from the first to the latest session has exactly
     one row (days without sessions are zeros). Returns the disagreeing days.
+    Scope: whole tables on every run. A reconciliation by day; a re-stitched device changes
+    old days' customers, and every day must have its row.
 -#}
 with
 

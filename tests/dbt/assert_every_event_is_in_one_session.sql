@@ -6,6 +6,10 @@
     late: a device shown here means the incremental selection missed one; rebuild with
     `dbt build --full-refresh --select int_events_sessionized+`. Returns the devices that
     disagree.
+    Scope: the devices, every event and session of each. A scoped run (test_scoped) checks
+    the devices with an event or a session loaded since the last green build: the unit
+    int_events_sessionized rebuilds, so a device nothing new reached is as the last green
+    build tested it. Whole-table otherwise.
 -#}
 {# In the web_analytics group: int_events_sessionized is private to it. #}
 {{ config(group='web_analytics') }}
@@ -24,6 +28,19 @@ int_events_sessionized as (
 
 ),
 
+{%- set scoped = test_scope_column(ref('int_events_sessionized')) %}
+{% if scoped -%}
+devices_in_scope as (
+
+    select anonymous_id from {{ test_scoped(ref('stg_clickstream__events')) }}
+
+    union
+
+    select anonymous_id from {{ test_scoped(ref('int_events_sessionized')) }}
+
+),
+{%- endif %}
+
 device_events as (
 
     select
@@ -33,7 +50,12 @@ device_events as (
         max(event_at) as last_event_at
 
     from stg_clickstream__events
-    where event_at is not null
+    where
+        {% if scoped -%}
+            anonymous_id in (select devices_in_scope.anonymous_id from devices_in_scope)
+            and
+        {% endif -%}
+        event_at is not null
     group by anonymous_id
 
 ),
@@ -47,6 +69,9 @@ device_sessions as (
         max(session_ended_at) as last_session_ended_at
 
     from int_events_sessionized
+    {% if scoped -%}
+        where anonymous_id in (select devices_in_scope.anonymous_id from devices_in_scope)
+    {%- endif %}
     group by anonymous_id
 
 ),

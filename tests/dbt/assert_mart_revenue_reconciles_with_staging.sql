@@ -7,6 +7,8 @@
     and dim_customers' lifetime value equals the net revenue less what was refunded on
     those orders (succeeded refunds other than of duplicate charges, an order never below
     0). Returns the disagreeing measures, by model.
+    Scope: whole tables on every run. Totals over all orders: a sum cannot be checked on
+    part of the rows.
 -#}
 with
 

@@ -9,6 +9,10 @@
     Ephemeral models (most of the intermediate layer) are never persisted: what they carry
     reaches the warehouse only through a mart, which is scanned here.
     The depends_on lines make dbt build the marts and snapshots before it runs this test.
+    Scope: the value, a row at a time. A scoped run scans, in each model with a load column
+    (node_test_scope_column, the rule of test_scoped), the rows loaded or rebuilt since the
+    last green build, and every row of the others; column names are always checked.
+    Whole-table otherwise.
 -#}
 -- depends_on: {{ ref('fct_orders') }}
 -- depends_on: {{ ref('fct_order_items') }}
@@ -42,6 +46,7 @@
         {%- set relation = adapter.get_relation(
             database=node.database, schema=node.schema, identifier=node.alias,
         ) -%}
+        {%- set scope_column = node_test_scope_column(node) -%}
         {%- for column in (adapter.get_columns_in_relation(relation) if relation else []) -%}
             {%- set label = "'" ~ node.name ~ "' as model_name, '"
                 ~ column.name ~ "' as column_name" -%}
@@ -55,8 +60,9 @@
                 {%- do checks.append(
                     "select " ~ label ~ ", 'PII value' as finding, "
                     ~ quoted ~ " as sample_value from " ~ relation
-                    ~ " where " ~ matches_pattern(quoted, email_pattern)
-                    ~ " or " ~ matches_pattern(quoted, phone_pattern)
+                    ~ " where (" ~ matches_pattern(quoted, email_pattern)
+                    ~ " or " ~ matches_pattern(quoted, phone_pattern) ~ ")"
+                    ~ (" and " ~ test_scope_condition(scope_column) if scope_column else "")
                 ) -%}
             {%- endif -%}
         {%- endfor -%}

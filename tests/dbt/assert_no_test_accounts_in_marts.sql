@@ -2,6 +2,9 @@
     No mart or snapshot holds a row of a staff test account. Test accounts are found again
     from the raw source with is_test_account(), independently of the staging filter that
     removes them. Returns the offending rows, by model.
+    Scope: whole tables on every run. A row turns bad without being reloaded when its
+    customer becomes a test account (the mart row is old, the customer's row new); the test
+    reads only customer_id columns joined to the few test accounts.
 -#}
 with
 

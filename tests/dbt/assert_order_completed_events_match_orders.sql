@@ -5,12 +5,15 @@
     An event older than the shop's retention of cancelled orders (var
     shop_cancelled_order_retention_days, before the latest order) may name an order the
     shop purged before this warehouse first loaded it. Returns the events that do not match.
+    Scope: the event, a row at a time. A scoped run checks the events loaded since the last
+    green build (test_scoped); stg_shop__orders, the parent side, is read whole, as
+    relationships tests read theirs. Whole-table otherwise.
 -#}
 with
 
 stg_clickstream__events as (
 
-    select * from {{ ref('stg_clickstream__events') }}
+    select * from {{ test_scoped(ref('stg_clickstream__events')) }}
 
 ),
 

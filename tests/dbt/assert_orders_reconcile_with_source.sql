@@ -2,6 +2,8 @@
     Nothing lost, nothing double counted: every shop order is in fct_orders exactly when it
     is neither deleted nor a test account's, and fct_orders holds nothing else.
     Returns the orders where the mart and that expectation disagree.
+    Scope: whole tables on every run. A reconciliation: an order missing from the mart has
+    no loaded row to be found by.
 -#}
 with
 

@@ -8,6 +8,8 @@
     is_test_account(), independently of the staging filter: the shop's customers, and the
     card holder's billing details of each charge (a test order the shop purged). Returns the disagreeing orders,
     and a row named `total` when the sums differ.
+    Scope: whole tables on every run. Per order and in total: a total cannot be checked on
+    part of the rows.
 -#}
 with
 

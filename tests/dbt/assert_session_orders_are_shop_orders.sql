@@ -4,12 +4,15 @@
     (var shop_cancelled_order_retention_days, before the latest order): such an order may
     have been purged before this warehouse first loaded it. Returns the sessions whose
     order is unknown.
+    Scope: the session, a row at a time. A scoped run checks the sessions loaded since the
+    last green build (test_scoped); stg_shop__orders, the parent side, is read whole, as
+    relationships tests read theirs. Whole-table otherwise.
 -#}
 with
 
 fct_sessions as (
 
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ test_scoped(ref('fct_sessions')) }}
 
 ),
 

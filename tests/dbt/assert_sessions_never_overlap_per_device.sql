@@ -3,6 +3,10 @@
     after the previous one of the same device ended. Closer or overlapping sessions should
     have been one (a sessionization or incremental-merge bug leaves such pairs behind).
     Returns the later session of every offending pair.
+    Scope: the devices, every session of each. A scoped run checks the devices with a
+    session loaded since the last green build (test_scoped on events_loaded_at): fct_sessions
+    replaces all the sessions of every device it rebuilds, so the others are as the last
+    green build tested them. Whole-table otherwise.
 -#}
 with
 
@@ -11,6 +15,15 @@ fct_sessions as (
     select * from {{ ref('fct_sessions') }}
 
 ),
+{%- set scoped = test_scope_column(ref('fct_sessions')) %}
+{% if scoped %}
+
+devices_in_scope as (
+
+    select anonymous_id from {{ test_scoped(ref('fct_sessions')) }}
+
+),
+{%- endif %}
 
 device_sessions as (
 
@@ -29,6 +42,9 @@ device_sessions as (
         ) as previous_session_ended_at
 
     from fct_sessions
+    {% if scoped -%}
+        where anonymous_id in (select devices_in_scope.anonymous_id from devices_in_scope)
+    {%- endif %}
 
 ),
 

@@ -2,6 +2,8 @@
     Logistics and sales tell one story: every order of fct_orders with a shipment has that
     shipment in fct_shipments with the same carrier and times, and fct_shipments holds no
     other shipment. Returns the shipments where the two marts disagree.
+    Scope: whole tables on every run. A reconciliation both ways: a shipment missing from
+    either mart has no loaded row to be found by.
 -#}
 with
 

@@ -4,6 +4,8 @@
     9999-12-31, the dbt_valid_to_current of dbt_project.yml), so every key has exactly one
     current version. Point-in-time joins rely on this to find exactly one version for any
     time. Returns the offending versions, by snapshot.
+    Scope: whole tables on every run. The snapshots have no load column; a snapshot run
+    closes versions of keys staging no longer has, without a loaded row.
 -#}
 with
 

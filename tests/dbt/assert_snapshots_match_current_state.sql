@@ -4,6 +4,8 @@
     current, not-deleted version, with the same attributes. A change the shop made without
     moving updated_at would be missing from the history; this is where it shows. Returns
     the keys whose current version disagrees, by snapshot.
+    Scope: whole tables on every run. The snapshots have no load column, and the dimensions
+    re-age rows without a load.
 -#}
 with
 

@@ -10,7 +10,11 @@
     however old, or an event's first delivery is now a later-loaded copy),
     with delete+insert on anonymous_id, which takes in the devices' new and rebuilt sessions
     and their refreshed stitching (a first login re-attributes the device's earlier
-    anonymous sessions).
+    anonymous sessions). The pre-hook removes the sessions of customers gone from
+    dim_customers (a customer who became a test account: their sessions are not rebuilt,
+    and delete+insert only replaces the devices the select returns); should one become a
+    real customer again, their sessions are not here as they are now, so their devices are
+    rebuilt. Not on Spark (no DELETE on its parquet tables).
 -#}
 {{
     config(
@@ -18,6 +22,12 @@
         incremental_strategy='delete+insert',
         unique_key='anonymous_id',
         on_schema_change='fail',
+        pre_hook=(
+            "{% if is_incremental() and target.type != 'spark' %}delete from {{ this }}"
+            ~ " where customer_id not in ("
+            ~ "select live.customer_id from {{ ref('dim_customers') }} as live)"
+            ~ "{% endif %}"
+        ),
     )
 }}
 
