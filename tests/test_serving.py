@@ -127,6 +127,10 @@ def test_sqlalchemy_url_reads_the_serving_file_read_only(built_demo_home: Path) 
 def test_readers_see_a_complete_build_while_the_next_one_runs(
     built_demo_home: Path, tmp_path: Path
 ) -> None:
+    """A BI tool's reader never errors and sees the old or the new file while an incremental
+    run publishes row by row; the result equals a full publish."""
+    from warehouse.serving import publish
+
     serving = built_demo_home / "serving.duckdb"
     before = orders_answer(serving)
     assert warehouse("--home", str(built_demo_home), "demo", "advance").returncode == 0
@@ -148,6 +152,19 @@ def test_readers_see_a_complete_build_while_the_next_one_runs(
     assert len(seen["answers"]) > 20
     assert {tuple(answer) for answer in seen["answers"]} <= {tuple(before), tuple(after)}
     assert seen["answers"][-1] == after
+
+    # The run's publish wrote the changed rows (updates: deleted and inserted) into a copy of
+    # the previous file, and that file equals a full publish of the same warehouse, mart by mart.
+    written = re.search(r"([\d,]+) rows deleted, ([\d,]+) inserted", run.stdout)
+    assert written, run.stdout[-3000:]
+    assert all(int(count.replace(",", "")) > 0 for count in written.groups())
+    full = tmp_path / "full"
+    (full / "target").mkdir(parents=True)
+    shutil.copy(built_demo_home / "warehouse.duckdb", full / "warehouse.duckdb")
+    for name in ("manifest.json", "semantic_manifest.json"):
+        shutil.copy(built_demo_home / "target" / name, full / "target" / name)
+    publish(Paths(full), full=True)
+    assert serving_fingerprints(full / "serving.duckdb") == serving_fingerprints(serving)
 
 
 @pytest.mark.slow
@@ -175,24 +192,31 @@ def test_failed_build_leaves_the_previous_serving_file(built_demo_home: Path) ->
 
 
 def serving_fingerprints(serving: Path) -> dict[str, tuple]:
-    """Row count and order-independent checksum of every table in a serving file."""
+    """Row count, order-independent checksum and columns (names and types, in order) of every
+    table in a serving file."""
     with duckdb.connect(str(serving), read_only=True) as conn:
         names = conn.execute("select schema_name, table_name from duckdb_tables()").fetchall()
         return {
-            f"{schema}.{table}": conn.execute(
-                f'select count(*), sum(hash(t)) from "{schema}"."{table}" as t'
-            ).fetchone()
+            f"{schema}.{table}": (
+                *conn.execute(
+                    f'select count(*), sum(hash(t)) from "{schema}"."{table}" as t'
+                ).fetchone(),
+                conn.execute(f'describe "{schema}"."{table}"').fetchall(),
+            )
             for schema, table in names
         }
 
 
 @pytest.mark.slow
-def test_incremental_publish_writes_only_the_marts_that_changed(
-    built_demo_home: Path, tmp_path: Path
+def test_incremental_publish_writes_only_the_rows_that_changed(
+    built_demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A copy of the built home: publish again writes nothing, a changed mart is the only one
     written (its new content published, the others byte-for-byte the same rows), the metric
-    views are there, and a publish that fails leaves the previous file and no leftover."""
+    views are there; in a mart only the rows that differ are written and the file equals a full
+    publish; a file grown too much is written afresh; a publish that fails leaves the previous
+    file and no leftover."""
+    from warehouse import serving
     from warehouse.serving import PublishError, publish
 
     home = tmp_path / "home"
@@ -224,7 +248,7 @@ def test_incremental_publish_writes_only_the_marts_that_changed(
     changed = publish(paths)
     assert changed.replaced == ["sales.fct_daily_sales"]
     after = serving_fingerprints(paths.serving)
-    assert after["sales.fct_daily_sales"] == expected != before["sales.fct_daily_sales"]
+    assert after["sales.fct_daily_sales"][:2] == expected != before["sales.fct_daily_sales"][:2]
     assert {name: value for name, value in after.items() if name != "sales.fct_daily_sales"} == {
         name: value for name, value in before.items() if name != "sales.fct_daily_sales"
     }
@@ -233,6 +257,49 @@ def test_incremental_publish_writes_only_the_marts_that_changed(
         assert views.fetchone()[0] == len(changed.views) > 0
         (days,) = conn.execute("select count(*) from metrics.daily_sales_and_engagement").fetchone()
         assert days > 0
+
+    # Row by row: rows updated and deleted in the warehouse, a row the published copy holds
+    # twice, a mart with a new column. Only those rows are written (the new column's mart whole)
+    # and the file equals a full publish, mart by mart.
+    with duckdb.connect(str(paths.serving)) as conn:
+        conn.execute(
+            "insert into sales.fct_order_items"
+            " select * from sales.fct_order_items order by order_item_id limit 1"
+        )
+    with duckdb.connect(str(paths.duckdb)) as conn:
+        conn.execute(
+            "update sales.fct_orders set order_status = 'returned' where order_id in"
+            " (select order_id from sales.fct_orders where order_status <> 'returned'"
+            " order by order_id limit 3)"
+        )
+        conn.execute(
+            "delete from sales.fct_order_items where order_item_id in"
+            " (select order_item_id from sales.fct_order_items order by order_item_id desc"
+            " limit 5)"
+        )
+        conn.execute("alter table sales.dim_products add column shelf integer default 7")
+    rows = publish(paths)
+    writes = {write.name: write for write in rows.writes}
+    assert sorted(rows.replaced) == [
+        "sales.dim_products",
+        "sales.fct_order_items",
+        "sales.fct_orders",
+    ]
+    assert (writes["sales.fct_orders"].deleted, writes["sales.fct_orders"].inserted) == (3, 3)
+    assert writes["sales.fct_order_items"].deleted == 6
+    assert writes["sales.fct_order_items"].inserted == 0
+    assert writes["sales.dim_products"].rewritten
+    row_level = serving_fingerprints(paths.serving)
+    assert row_level != after
+    publish(paths, full=True)
+    assert serving_fingerprints(paths.serving) == row_level
+
+    # A previous file grown past the limit is written afresh, every mart whole.
+    monkeypatch.setattr(serving, "GROWTH_LIMIT", 1.0)
+    afresh = publish(paths)
+    assert all(write.rewritten for write in afresh.writes)
+    assert sorted(afresh.replaced) == sorted(marts)
+    monkeypatch.undo()
 
     # A changed mart and a missing one: nothing is published, the previous file stays.
     published = digest(paths.serving)
@@ -248,4 +315,4 @@ def test_incremental_publish_writes_only_the_marts_that_changed(
         conn.execute("alter table sales.fct_orders_gone rename to fct_orders")
     full = publish(paths, full=True)
     assert sorted(full.replaced) == sorted(marts)
-    assert serving_fingerprints(paths.serving)["sales.fct_orders"] == before["sales.fct_orders"]
+    assert serving_fingerprints(paths.serving)["sales.fct_orders"] == row_level["sales.fct_orders"]

@@ -192,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "--full",
         action="store_true",
-        help="write every mart anew (default: only the marts that differ from the published ones)",
+        help="write a new file, every mart whole (default: only the rows that differ)",
     )
     publish.set_defaults(handler=commands.cmd_publish)
     subcommands.add_parser(

@@ -6,9 +6,13 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import WarehouseError
 from .paths import PROJECT_DIR, Paths
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 class BuildError(WarehouseError):
@@ -91,6 +95,16 @@ def load_time_columns() -> frozenset[str]:
 
     project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
     return frozenset(project.get("vars", {}).get("test_scope_columns", []))
+
+
+def comparable_rows(conn: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SQL selecting every row of ``table`` (as quoted and qualified in ``conn``) without its
+    load-time columns (``load_time_columns``): the rows two builds made at different moments
+    must agree on. The one home of that rule for checksums and row comparisons."""
+    skipped = load_time_columns()
+    columns = [row[0] for row in conn.execute(f"describe {table}").fetchall()]
+    excluded = ", ".join(f'"{column}"' for column in columns if column in skipped)
+    return f"select * exclude ({excluded}) from {table}" if excluded else f"select * from {table}"
 
 
 def _describe(statuses: dict[str, int]) -> str:

@@ -184,7 +184,8 @@ def forget(paths: Paths, customer_id: int, requested_by: str | None = None) -> E
     if paths.serving.exists():
         from .serving import publish
 
-        publish(paths)
+        # A new file, never an update of a copy: a deleted row's bytes stay in a DuckDB file.
+        publish(paths, full=True)
         report.erased["serving file"] = "republished"
     crm = _erase_crm(paths, customer_id)
     if crm is not None:

@@ -284,23 +284,18 @@ def differing_marts(
     columns (``load_time_columns``) are left out: they say when each side loaded its data."""
     import duckdb
 
-    from .dbt import load_time_columns
+    from .dbt import comparable_rows
 
-    skipped = load_time_columns()
     differing = {}
     with duckdb.connect() as conn:
         conn.execute(f"attach '{left}' as lhs (read_only)")
         conn.execute(f"attach '{right}' as rhs (read_only)")
         for schema, table in relations:
             name = f'"{schema}"."{table}"'
-            columns = [row[0] for row in conn.execute(f"describe lhs.{name}").fetchall()]
-            excluded = ", ".join(f'"{column}"' for column in columns if column in skipped)
-            rows = f"select * exclude ({excluded})" if excluded else "select *"
-            (only_left,) = conn.execute(
-                f"select count(*) from ({rows} from lhs.{name} except all {rows} from rhs.{name})"
-            ).fetchone()
+            lhs, rhs = comparable_rows(conn, f"lhs.{name}"), comparable_rows(conn, f"rhs.{name}")
+            (only_left,) = conn.execute(f"select count(*) from ({lhs} except all {rhs})").fetchone()
             (only_right,) = conn.execute(
-                f"select count(*) from ({rows} from rhs.{name} except all {rows} from lhs.{name})"
+                f"select count(*) from ({rhs} except all {lhs})"
             ).fetchone()
             if only_left or only_right:
                 differing[f"{schema}.{table}"] = (only_left, only_right)

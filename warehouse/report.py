@@ -40,8 +40,12 @@ def relative(path: Path) -> str:
 def describe_publish(report: PublishReport) -> str:
     """The publish step's summary line."""
     size = report.size_bytes / 1024**2
+    deleted = sum(write.deleted for write in report.writes)
+    inserted = sum(write.inserted for write in report.writes)
+    whole = sum(write.rewritten for write in report.writes)
     return (
-        f"{len(report.tables)} tables ({len(report.replaced)} written, the others unchanged),"
+        f"{len(report.tables)} tables ({len(report.replaced)} written: {deleted:,} rows deleted,"
+        f" {inserted:,} inserted, {whole} rewritten whole; the others unchanged),"
         f" {len(report.views)} views, {size:.1f} MiB"
         f" -> {relative(report.path)}"
     )

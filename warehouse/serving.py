@@ -11,12 +11,15 @@ half-written one; a read-only connection already open keeps reading the old file
 replaced file stays readable by open handles) and never waits for a lock, because the writer
 never opens the published file. A failed build or publish leaves the previous file in place.
 
-Publishing is incremental: the temporary file starts as a copy of the previous serving file
-(a plain file copy: sequential, no decompression), and only the marts whose content differs
-from their published copy are replaced in it. A mart's content is compared by its columns, row
-count and an order-independent checksum (the sum of every row's hash), computed on both sides
-in one read; so a mart an incremental run left unchanged, or one a run did not rebuild, is not
-written again. ``full=True`` (``warehouse publish --full``) builds the file from scratch.
+Publishing is incremental, row by row: the temporary file starts as a copy of the previous
+serving file (a plain file copy: sequential, no decompression), and in each mart only the rows
+that differ from the warehouse's are written: the published rows the warehouse no longer holds
+are deleted, the warehouse's rows not yet published are inserted (``serving_rows``: one read of
+each side, by row hash). A mart an incremental run left unchanged is not written at all; one
+whose columns changed, or where most rows differ, is rewritten whole. DuckDB reuses a deleted
+row's space only later, so when the previous file has grown past ``GROWTH_LIMIT`` times the
+size its live rows need, it is written afresh instead. ``full=True`` (``warehouse publish
+--full``) builds the file from scratch.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .access import secure_serving
 from .errors import WarehouseError
 from .paths import Paths
+from .serving_rows import TARGET, MartWrite, rewrite, sync
 
 if TYPE_CHECKING:
     import duckdb
@@ -42,6 +46,11 @@ log = logging.getLogger(__name__)
 
 # The schema of the saved-query views in the serving file.
 METRICS_SCHEMA = "metrics"
+
+# A previous serving file larger than this many times what its live rows take (its deleted rows
+# and free blocks are the rest) is not updated but written afresh. Row-level publishes of a
+# scale-1 demo's daily runs stay well below it (docs/serving.md).
+GROWTH_LIMIT = 1.5
 
 
 class PublishError(WarehouseError):
@@ -59,6 +68,8 @@ class PublishReport:
     seconds: float
     # The marts written into this file; the others were kept from the previous one unchanged.
     replaced: list[str] = field(default_factory=list)
+    # What was written into each mart (rows deleted and inserted, or rewritten whole).
+    writes: list[MartWrite] = field(default_factory=list)
 
 
 def publish(
@@ -73,8 +84,8 @@ def publish(
     ``semantic_manifest`` to the home's dbt ``target/semantic_manifest.json`` (a missing file or one
     without saved queries publishes the marts only). Raises PublishError, leaving the previous
     serving file untouched, if the warehouse lacks a mart or a saved query does not compile.
-    Incremental (only changed marts are written) when a previous serving file exists, unless
-    ``full``.
+    Incremental (only the rows that differ are written) when a previous serving file exists,
+    unless ``full``. Logs the seconds of each part (copy, each mart, views, sync to disk).
     """
     from .dbt import mart_relations
 
@@ -94,30 +105,40 @@ def publish(
         f".{paths.serving.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp"
     )
     try:
+        step = time.perf_counter()
         previous = None if full else _previous_copy(paths.serving, temporary)
-        tables, replaced = _copy_marts(paths.duckdb, temporary, relations, previous)
+        if previous is not None:
+            log.info("publish: previous file copied in %.2f s", time.perf_counter() - step)
+        writes = _write_marts(paths.duckdb, temporary, relations, previous)
+        step = time.perf_counter()
         _create_views(temporary, saved_queries)
+        log.info("publish: %d views in %.2f s", len(saved_queries), time.perf_counter() - step)
+        step = time.perf_counter()
         with temporary.open("rb") as written:
             os.fsync(written.fileno())
         secure_serving(temporary)  # its tier's mode before anyone can open it by name
         os.replace(temporary, paths.serving)
+        log.info("publish: synced and moved into place in %.2f s", time.perf_counter() - step)
     finally:
         for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
             leftover.unlink(missing_ok=True)
     report = PublishReport(
         path=paths.serving,
-        tables=tables,
+        tables={write.name: write.rows for write in writes},
         views=[f"{METRICS_SCHEMA}.{name}" for name in saved_queries],
         size_bytes=paths.serving.stat().st_size,
         seconds=time.perf_counter() - started,
-        replaced=replaced,
+        replaced=[write.name for write in writes if write.written],
+        writes=writes,
     )
     log.info(
-        "published %s: %d tables (%d replaced), %d views",
+        "published %s: %d tables (%d written), %d views, %.1f MiB in %.2f s",
         report.path,
-        len(tables),
-        len(replaced),
+        len(report.tables),
+        len(report.replaced),
         len(report.views),
+        report.size_bytes / 1024**2,
+        report.seconds,
     )
     return report
 
@@ -196,7 +217,8 @@ def semantic_engine(semantic_manifest: Path) -> tuple[Any, Any] | None:
 
 def _previous_copy(serving: Path, temporary: Path) -> set[str] | None:
     """Copy the published file to ``temporary``; return its base tables (``schema.table``), or
-    None (start from an empty file) when there is none or it cannot be read as DuckDB."""
+    None (start from an empty file) when there is none, it cannot be read as DuckDB, or it has
+    grown past ``GROWTH_LIMIT``."""
     import duckdb
 
     if not serving.exists():
@@ -210,102 +232,93 @@ def _previous_copy(serving: Path, temporary: Path) -> set[str] | None:
             rows = conn.execute(
                 "select schema_name, table_name from duckdb_tables() where not temporary"
             ).fetchall()
+            growth = _growth(conn, temporary.stat().st_size)
     except (OSError, duckdb.Error) as exc:
         log.warning("previous serving file %s unreadable (%s): publishing in full", serving, exc)
         temporary.unlink(missing_ok=True)
         return None
+    if growth > GROWTH_LIMIT:
+        log.info(
+            "previous serving file is %.2f times the size of its live rows (limit %.2f):"
+            " writing it afresh",
+            growth,
+            GROWTH_LIMIT,
+        )
+        temporary.unlink()
+        return None
     return {f"{schema}.{table}" for schema, table in rows}
 
 
-def _copy_marts(
+def _growth(conn: duckdb.DuckDBPyConnection, size: int) -> float:
+    """How many times larger the open file (``size`` bytes) is than its live rows need: the
+    blocks in use, scaled by the share of the rows they hold that are not deleted (DuckDB's
+    ``estimated_size`` counts the deleted rows a row group still carries)."""
+    block_size, used_blocks = conn.execute(
+        "select block_size, used_blocks from pragma_database_size()"
+    ).fetchone()
+    held = live = 0
+    for schema, table, estimated in conn.execute(
+        "select schema_name, table_name, estimated_size from duckdb_tables() where not temporary"
+    ).fetchall():
+        (count,) = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+        held, live = held + max(estimated, count), live + count
+    needed = block_size * used_blocks * (live / held if held else 1.0)
+    return size / needed if needed else 1.0
+
+
+def _write_marts(
     warehouse: Path,
     target: Path,
     relations: list[tuple[str, str]],
     previous: set[str] | None = None,
-) -> tuple[dict[str, int], list[str]]:
-    """Copy the mart tables from the warehouse into ``target``; return the row count of every
-    mart and the names of those written.
+) -> list[MartWrite]:
+    """Write the mart tables from the warehouse into ``target``; return what was done to each.
 
     ``previous``: the tables ``target`` already holds (a copy of the last serving file); a mart
-    among them whose columns, row count and checksum match the warehouse's is kept as it is,
-    and tables that are no longer marts are dropped. When the marts to write hold more than
-    half of all the rows, ``target`` is started afresh instead: a replaced table's space is
-    only reused later, so replacing most of a file would leave it nearly twice its size.
-    None: ``target`` is new, copy everything.
+    among them is brought level row by row (``serving_rows.sync``: nothing written when it is
+    unchanged), and tables that are no longer marts are dropped. None: ``target`` is new, copy
+    everything.
     """
     import duckdb
 
     # Not read-only: after `warehouse run`, dbt's in-process connection to the same file may still
     # be open, and DuckDB allows a second connection in one process only with the same settings.
     with duckdb.connect(str(warehouse)) as conn:
-        conn.execute(f"attach '{_quoted(target)}' as serving_build")
+        conn.execute(f"attach '{_quoted(target)}' as {TARGET}")
         try:
-            changed, rows = _changed_marts(conn, relations, previous)
-            if previous is not None and 2 * sum(rows[name] for name in changed) > sum(
-                rows.values()
-            ):
-                log.info("most rows changed: writing %s afresh", target.name)
-                conn.execute("detach serving_build")
-                target.unlink()
-                conn.execute(f"attach '{_quoted(target)}' as serving_build")
-                previous, changed = None, list(rows)
             wanted = {f"{schema}.{table}" for schema, table in relations}
             for stale in sorted((previous or set()) - wanted):
                 schema, table = stale.split(".", 1)
-                conn.execute(f'drop table serving_build."{schema}"."{table}"')
+                conn.execute(f'drop table {TARGET}."{schema}"."{table}"')
             for schema in sorted({schema for schema, _ in relations}):
-                conn.execute(f'create schema if not exists serving_build."{schema}"')
-            for name in changed:
-                schema, table = name.split(".", 1)
-                quoted = f'"{schema}"."{table}"'
-                conn.execute(
-                    f"create or replace table serving_build.{quoted} as select * from {quoted}"
+                conn.execute(f'create schema if not exists {TARGET}."{schema}"')
+            writes = []
+            for schema, table in relations:
+                name = f"{schema}.{table}"
+                try:
+                    if previous is not None and name in previous:
+                        write = sync(conn, schema, table)
+                    else:
+                        write = rewrite(conn, schema, table)
+                except duckdb.CatalogException as exc:
+                    raise PublishError(
+                        f"mart {name} is missing from the warehouse: run `warehouse build` first"
+                    ) from exc
+                log.info(
+                    "publish %s: %s in %.2f s",
+                    name,
+                    "rewritten whole"
+                    if write.rewritten
+                    else f"{write.deleted} rows deleted, {write.inserted} inserted",
+                    write.seconds,
                 )
+                writes.append(write)
+            started = time.perf_counter()
+            conn.execute(f"checkpoint {TARGET}")
+            log.info("publish: checkpoint of the marts in %.2f s", time.perf_counter() - started)
         finally:
-            conn.execute("detach serving_build")
-    return rows, changed
-
-
-def _changed_marts(
-    conn: duckdb.DuckDBPyConnection,
-    relations: list[tuple[str, str]],
-    previous: set[str] | None,
-) -> tuple[list[str], dict[str, int]]:
-    """The marts (``schema.table``) whose content differs from their copy in the attached
-    ``serving_build`` (every mart not in ``previous``), and the row count of every mart."""
-    import duckdb
-
-    changed: list[str] = []
-    rows: dict[str, int] = {}
-    for schema, table in relations:
-        name, quoted = f"{schema}.{table}", f'"{schema}"."{table}"'
-        try:
-            if previous is not None and name in previous:
-                current = _fingerprint(conn, None, quoted)
-                rows[name] = current[0]
-                if _fingerprint(conn, "serving_build", quoted) == current:
-                    continue
-            else:
-                (rows[name],) = conn.execute(f"select count(*) from {quoted}").fetchone()
-        except duckdb.CatalogException as exc:
-            raise PublishError(
-                f"mart {name} is missing from the warehouse: run `warehouse build` first"
-            ) from exc
-        changed.append(name)
-    return changed, rows
-
-
-def _fingerprint(
-    conn: duckdb.DuckDBPyConnection, catalog: str | None, name: str
-) -> tuple[int, int | None, tuple]:
-    """Row count, order-independent checksum (sum of the rows' hashes) and column names and
-    types of table ``name`` (quoted ``"schema"."table"``) in ``catalog`` (None: the warehouse)."""
-    qualified = f"{catalog}.{name}" if catalog else name
-    rows, checksum = conn.execute(f"select count(*), sum(hash(t)) from {qualified} as t").fetchone()
-    columns = tuple(
-        (column, kind) for column, kind, *_ in conn.execute(f"describe {qualified}").fetchall()
-    )
-    return rows, checksum, columns
+            conn.execute(f"detach {TARGET}")
+    return writes
 
 
 def _create_views(target: Path, saved_queries: dict[str, str]) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from demo.postgres import stop_embedded
-from warehouse.dbt import load_time_columns, mart_relations
+from warehouse.dbt import comparable_rows, mart_relations
 from warehouse.paths import PROJECT_DIR, Paths
 
 # The test suite's scale (tests/conftest.py): every kind of mess occurs, and a run is short.
@@ -289,17 +289,15 @@ def serving_checksums(home: Path) -> Checksums:
 def table_checksums(database: Path, tables: Iterable[str]) -> Checksums:
     """Row count and sum of row hashes per table, without the load-time columns (they say
     when a row was loaded, which differs between a rerun and the clean run by design)."""
-    skipped = load_time_columns()
     with duckdb.connect(str(database), read_only=True) as conn:
-        checksums = {}
-        for table in tables:
-            columns = [row[0] for row in conn.execute(f"describe {table}").fetchall()]
-            excluded = [f'"{column}"' for column in columns if column in skipped]
-            rows = f"(select * exclude ({', '.join(excluded)}) from {table})" if excluded else table
-            checksums[table.replace('"', "")] = tuple(
-                conn.execute(f"select count(*), sum(hash(t)) from {rows} as t").fetchone()
+        return {
+            table.replace('"', ""): tuple(
+                conn.execute(
+                    f"select count(*), sum(hash(t)) from ({comparable_rows(conn, table)}) as t"
+                ).fetchone()
             )
-        return checksums
+            for table in tables
+        }
 
 
 def raw_counts(home: Path) -> dict[str, tuple[int, int]]:
