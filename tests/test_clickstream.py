@@ -534,6 +534,26 @@ def test_counts_that_do_not_reconcile_are_an_error_naming_the_file(
     assert "events-2026102009.jsonl.gz (read 2, loaded 1, quarantined 0)" in str(error.value)
 
 
+def test_the_load_runs_under_the_clickstream_memory_limit(tmp_path: Path) -> None:
+    """DuckDB fills its memory_limit with the pages an insert writes, whatever the file size:
+    the clickstream's pipeline-scoped limit (.dlt/config.toml) is what bounds the load's memory
+    (a scale-10 run peaked at 1.5 GB with the global 1 GB limit)."""
+    units = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+
+    def limit(pipeline_name: str) -> float:
+        pipeline = pipeline_for(pipeline_name, tmp_path / "w.duckdb", tmp_path / "dlt")
+        with pipeline.sql_client() as client:
+            ((setting, keeps_order),) = client.execute_sql(
+                "select current_setting('memory_limit'),"
+                " current_setting('preserve_insertion_order')"
+            )
+        assert keeps_order is False  # the override keeps the global setting's other half
+        number, unit = setting.split()
+        return float(number) * units[unit]
+
+    assert limit("clickstream") <= 512 * 2**20 < limit("shop")
+
+
 def test_a_missing_log_folder_says_what_to_configure(paths: Paths, tmp_path: Path) -> None:
     with pytest.raises(ClickstreamSourceError) as error:
         load(paths, tmp_path / "no-such-folder")

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -131,7 +132,7 @@ def parse_lines(
     finally:
         db.unregister("lines")
     bad = pc.is_valid(parsed["error"])
-    good = parsed.filter(pc.invert(bad))
+    good = _without(parsed, bad)
     quarantine = (
         parsed.filter(bad)
         .rename_columns({"_file_name": "file_name", "_line_number": "line_number"})
@@ -156,6 +157,17 @@ def parse_lines(
         quarantined_per_file=_value_counts(quarantine["file_name"]),
         fields_per_file=fields_per_file,
     )
+
+
+def _without(table: pa.Table, rows: pa.ChunkedArray) -> pa.Table:
+    """``table`` without the ``rows`` marked true, as zero-copy slices between them: bad lines
+    are about one in a thousand, and a filter copied every text column of the batch (7% of the
+    parse's CPU) to drop them."""
+    marked = np.flatnonzero(rows.to_numpy(zero_copy_only=False))
+    starts = np.concatenate([[0], marked + 1])
+    ends = np.concatenate([marked, [table.num_rows]])
+    parts = [table.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]
+    return pa.concat_tables([part for part in parts if part.num_rows] or [table.slice(0, 0)])
 
 
 def future_reason(latest_event_at: datetime) -> str:
