@@ -35,7 +35,15 @@ ENVIRONMENT_VARIABLE = "WAREHOUSE_TEST_ROWS_LOADED_AFTER"
 EXCLUDE_VARIABLE = "DBT_EXCLUDE_RESOURCE_TYPES"
 STATE_FILE = "last-green-build.json"
 # What dbt builds from: a change to any of these runs the unit tests again.
-PROJECT_FILES = ("dbt_project.yml", "models", "macros", "tests/dbt", "snapshots", "seeds")
+PROJECT_FILES = (
+    "dbt_project.yml",
+    "models",
+    "macros",
+    "tests/dbt",
+    "snapshots",
+    "seeds",
+    "analyses",
+)
 
 
 @dataclass(frozen=True)
