@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,15 @@ def cli_server(args: list[str], probe_url: str, timeout: float) -> Iterator[None
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=30)
+
+
+def change_as_a_load(conn: Any, table: str, key: int, **values: Any) -> None:
+    """Change one raw row as a new load of it would: ``values`` and a ``_dlt_load_id`` later
+    than every load so far. Incremental staging rebuilds the keys loaded after its mark, so a
+    row changed in place under its old load id would stay invisible to it (in production raw
+    changes only by loads)."""
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    conn.execute(
+        f"update {table} set {assignments}, _dlt_load_id = ? where id = ?",
+        [*values.values(), f"{time.time():.6f}", key],
+    )

@@ -36,7 +36,7 @@ from orchestration.instance import dagster_home
 from orchestration.location import build_definitions
 from orchestration.resources import WRITER_POOL, WRITER_TAGS, WarehouseResource
 from tests.chaos.harness import differences, mart_checksums
-from tests.helpers import cli_server, free_port
+from tests.helpers import change_as_a_load, cli_server, free_port
 from warehouse.dbt import mart_relations
 from warehouse.paths import PROJECT_DIR, Paths
 from warehouse.sources import shop_dsn
@@ -176,7 +176,7 @@ def test_a_failing_dbt_test_fails_its_check_and_publish_does_not_run(
 
     with duckdb.connect(str(orchestrated.duckdb)) as conn:
         (order_id,) = conn.execute("select min(id) from raw_shop.orders").fetchone()
-        conn.execute("update raw_shop.orders set currency = 'eur' where id = ?", [order_id])
+        change_as_a_load(conn, "raw_shop.orders", order_id, currency="eur")
     try:
         # The orders' staging model, a mart built on it, and the serving file.
         result = run(
@@ -187,7 +187,7 @@ def test_a_failing_dbt_test_fails_its_check_and_publish_does_not_run(
         alone = run(publishing)
     finally:
         with duckdb.connect(str(orchestrated.duckdb)) as conn:
-            conn.execute("update raw_shop.orders set currency = 'usd' where id = ?", [order_id])
+            change_as_a_load(conn, "raw_shop.orders", order_id, currency="usd")
     assert not result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["accepted_values_stg_shop__orders_currency__USD"] is False

@@ -19,6 +19,7 @@ from warehouse.access import sqlalchemy_url
 from warehouse.dbt import mart_relations
 from warehouse.paths import PROJECT_DIR, Paths
 
+from .helpers import change_as_a_load
 from .test_cli import warehouse
 
 # The warehouse's own email and phone recognisers (macros/pii/pii_value_patterns.sql), read from
@@ -172,13 +173,13 @@ def test_failed_build_leaves_the_previous_serving_file(built_demo_home: Path) ->
     serving = built_demo_home / "serving.duckdb"
     published = digest(serving)
     database = str(built_demo_home / "warehouse.duckdb")
-    # A status the shop never writes: staging's accepted_values test fails, so the build does.
-    # Written in place, without a load: only the whole-table suite (--full-test) sees it.
+    # A status the shop never writes, as a load brings it: staging's accepted_values test
+    # fails, so the build does.
     with duckdb.connect(database) as conn:
         order_id, status = conn.execute(
             "select id, status from raw_shop.orders order by id limit 1"
         ).fetchone()
-        conn.execute("update raw_shop.orders set status = 'teleported' where id = ?", [order_id])
+        change_as_a_load(conn, "raw_shop.orders", order_id, status="teleported")
     try:
         run = warehouse("--home", str(built_demo_home), "run", "--full-test")
         assert run.returncode == 1
@@ -188,7 +189,7 @@ def test_failed_build_leaves_the_previous_serving_file(built_demo_home: Path) ->
         assert not list(built_demo_home.glob(".serving.duckdb.*"))
     finally:
         with duckdb.connect(database) as conn:
-            conn.execute("update raw_shop.orders set status = ? where id = ?", [status, order_id])
+            change_as_a_load(conn, "raw_shop.orders", order_id, status=status)
 
 
 def serving_fingerprints(serving: Path) -> dict[str, tuple]:
