@@ -25,14 +25,7 @@ source as (
 
     select * from {{ source('clickstream', 'events') }}
     {% if is_incremental() %}
-        where
-            event_id in (
-                select loaded.event_id
-                from {{ source('clickstream', 'events') }} as loaded
-                where
-                    {{ to_utc(epoch_to_timestamp('loaded._dlt_load_id')) }}
-                    > {{ high_water_mark('loaded_at') }}
-            )
+        where event_id in ({{ keys_loaded_after_mark('clickstream', 'events', 'event_id') }})
     {% endif %}
 
 ),

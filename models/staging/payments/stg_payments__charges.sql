@@ -21,14 +21,7 @@ source as (
 
     select * from {{ source('payments', 'charges') }}
     {% if is_incremental() %}
-        where
-            id in (
-                select loaded.id
-                from {{ source('payments', 'charges') }} as loaded
-                where
-                    {{ to_utc(epoch_to_timestamp('loaded._dlt_load_id')) }}
-                    > {{ high_water_mark('loaded_at') }}
-            )
+        where id in ({{ keys_loaded_after_mark('payments', 'charges', 'id') }})
     {% endif %}
 
 ),

@@ -20,14 +20,7 @@ source as (
 
     select * from {{ source('payments', 'refunds') }}
     {% if is_incremental() %}
-        where
-            id in (
-                select loaded.id
-                from {{ source('payments', 'refunds') }} as loaded
-                where
-                    {{ to_utc(epoch_to_timestamp('loaded._dlt_load_id')) }}
-                    > {{ high_water_mark('loaded_at') }}
-            )
+        where id in ({{ keys_loaded_after_mark('payments', 'refunds', 'id') }})
     {% endif %}
 
 ),
