@@ -43,9 +43,10 @@ def describe_publish(report: PublishReport) -> str:
     deleted = sum(write.deleted for write in report.writes)
     inserted = sum(write.inserted for write in report.writes)
     whole = sum(write.rewritten for write in report.writes)
+    unchanged = len(report.tables) - len(report.replaced)
     return (
         f"{len(report.tables)} tables ({len(report.replaced)} written: {deleted:,} rows deleted,"
-        f" {inserted:,} inserted, {whole} rewritten whole; the others unchanged),"
+        f" {inserted:,} inserted, {whole} rewritten whole; {unchanged} unchanged),"
         f" {len(report.views)} views, {size:.1f} MiB"
         f" -> {relative(report.path)}"
     )
