@@ -5,12 +5,14 @@ the log, and tests/test_incremental_marts.py runs the whole demo on it. Here the
 models alone: after a first build, two weeks pass in the shop (new orders, status changes,
 the purge of old cancelled orders) and the test updates an order in place and hard deletes
 another with its lines and shipment; the incremental run must flag the delete, carry the
-update and hold the same rows as a full refresh of the same raw data.
+update and hold the same rows as a full refresh of the same raw data. And the clickstream's
+staging takes a load's rows once the load is in dlt's load log.
 """
 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -104,3 +106,35 @@ def test_shop_staging_after_cursor_mode_loads_equals_a_full_refresh(
     shutil.copy(paths.duckdb, full)
     dbt(full, tmp_path / "dbt-full", "run", "--full-refresh", "--select", *MODELS)
     assert checksums(paths.duckdb) == checksums(full)
+
+
+def test_events_staging_takes_a_load_once_it_is_in_the_load_log(
+    built_demo_home: Path, tmp_path: Path
+) -> None:
+    """stg_clickstream__events finds the loads after its mark in dlt's load log
+    (`_dlt_loads`, macro keys_loaded_after_mark): the rows of a load not logged yet (a load
+    still running) wait, and the next run after the load completed takes them."""
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(Paths(built_demo_home).duckdb, database)
+    load_id = f"{time.time():.6f}"
+    kept = (
+        "select count(*) from staging.stg_clickstream__events where event_id = 'logged-load-test'"
+    )
+    with duckdb.connect(str(database)) as conn:
+        conn.execute(
+            "insert into raw_clickstream.events select * replace ("
+            " 'logged-load-test' as event_id, ? as _dlt_load_id)"
+            " from raw_clickstream.events limit 1",
+            [load_id],
+        )
+    dbt(database, tmp_path / "dbt", "run", "--select", "stg_clickstream__events")
+    with duckdb.connect(str(database)) as conn:
+        assert conn.execute(kept).fetchone()[0] == 0
+        conn.execute(
+            "insert into raw_clickstream._dlt_loads select * replace (? as load_id)"
+            " from raw_clickstream._dlt_loads limit 1",
+            [load_id],
+        )
+    dbt(database, tmp_path / "dbt", "run", "--select", "stg_clickstream__events")
+    with duckdb.connect(str(database), read_only=True) as conn:
+        assert conn.execute(kept).fetchone()[0] == 1

@@ -9,7 +9,24 @@
     all its copies, old and new, so a redelivery in a later load (even of an earlier file)
     gives the row a full refresh would. The JSON extraction of a day's events, not of the
     history. A table on Spark (plain parquet tables, no DELETE).
+
+    Each JSON document is parsed once for all the fields read from it (json_extract_texts),
+    after the deduplication, so only the kept copies are parsed.
 -#}
+{%- set context_paths = [
+    'page.url', 'page.path', 'page.referrer', 'device.type', 'device.os', 'device.browser',
+    'utm_source', 'utm_medium', 'utm_campaign',
+] -%}
+{%- set properties_paths = ['order_id', 'product_id', 'currency', 'quantity', 'revenue'] -%}
+{#- The field at each path: an element of the array extracted below. -#}
+{%- set context = {} -%}
+{%- for path in context_paths -%}
+    {%- do context.update({path: array_element('context_values', loop.index)}) -%}
+{%- endfor -%}
+{%- set properties = {} -%}
+{%- for path in properties_paths -%}
+    {%- do properties.update({path: array_element('properties_values', loop.index)}) -%}
+{%- endfor -%}
 {{
     config(
         materialized=('table' if target.type == 'spark' else 'incremental'),
@@ -37,6 +54,16 @@ deduplicated as (
 
 ),
 
+extracted as (
+
+    select
+        *,
+        {{ json_extract_texts('context', context_paths) }} as context_values,
+        {{ json_extract_texts('properties', properties_paths) }} as properties_values
+    from deduplicated
+
+),
+
 renamed as (
 
     select
@@ -45,28 +72,28 @@ renamed as (
         anonymous_id,
         {# Explicit drift mapping: an event carries one of the two, never both. #}
         {{ dbt.safe_cast('coalesce(user_id, account_id)', dbt.type_bigint()) }} as customer_id,
-        {{ dbt.safe_cast(json_extract_text('properties', 'order_id'), dbt.type_bigint()) }}
+        {{ dbt.safe_cast(properties['order_id'], dbt.type_bigint()) }}
             as order_id,
-        {{ dbt.safe_cast(json_extract_text('properties', 'product_id'), dbt.type_bigint()) }}
+        {{ dbt.safe_cast(properties['product_id'], dbt.type_bigint()) }}
             as product_id,
 
         ----------  strings
         lower(trim(event)) as event_type,
-        {{ json_extract_text('context', 'page.url') }} as page_url,
-        {{ json_extract_text('context', 'page.path') }} as page_path,
-        {{ json_extract_text('context', 'page.referrer') }} as referrer_url,
-        lower(trim({{ json_extract_text('context', 'device.type') }})) as device_type,
-        trim({{ json_extract_text('context', 'device.os') }}) as device_os,
-        trim({{ json_extract_text('context', 'device.browser') }}) as device_browser,
-        lower(trim({{ json_extract_text('context', 'utm_source') }})) as utm_source,
-        lower(trim({{ json_extract_text('context', 'utm_medium') }})) as utm_medium,
-        lower(trim({{ json_extract_text('context', 'utm_campaign') }})) as utm_campaign,
-        upper(trim({{ json_extract_text('properties', 'currency') }})) as currency,
+        {{ context['page.url'] }} as page_url,
+        {{ context['page.path'] }} as page_path,
+        {{ context['page.referrer'] }} as referrer_url,
+        lower(trim({{ context['device.type'] }})) as device_type,
+        trim({{ context['device.os'] }}) as device_os,
+        trim({{ context['device.browser'] }}) as device_browser,
+        lower(trim({{ context['utm_source'] }})) as utm_source,
+        lower(trim({{ context['utm_medium'] }})) as utm_medium,
+        lower(trim({{ context['utm_campaign'] }})) as utm_campaign,
+        upper(trim({{ properties['currency'] }})) as currency,
 
         ----------  numerics
-        {{ dbt.safe_cast(json_extract_text('properties', 'quantity'), dbt.type_int()) }}
+        {{ dbt.safe_cast(properties['quantity'], dbt.type_int()) }}
             as quantity,
-        {{ dbt.safe_cast(json_extract_text('properties', 'revenue'), 'decimal(18, 2)') }}
+        {{ dbt.safe_cast(properties['revenue'], 'decimal(18, 2)') }}
             as revenue,
 
         ----------  booleans
@@ -80,7 +107,7 @@ renamed as (
         _file_name as source_file_name,
         _line_number as source_line_number
 
-    from deduplicated
+    from extracted
 
 )
 
