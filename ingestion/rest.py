@@ -102,7 +102,9 @@ def api_resources(
         },
         "resources": [resource for resource in resources if resource["name"] not in sliced],
     }
-    by_name = {built.name: built for built in rest_api_resources(config)}
+    by_name = {
+        built.name: built for built in (rest_api_resources(config) if config["resources"] else [])
+    }
     client = RESTClient(base_url, auth=BearerTokenAuth(token), session=session)
     for resource in resources:
         if resource["name"] in sliced:
