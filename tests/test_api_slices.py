@@ -1,6 +1,7 @@
 """Payments' charges read in time slices paged at once (ingestion/rest_slices.py), against the
 running demo API: records created exactly on a slice's bound are loaded once, and a slice that
 fails mid-way fails the run with a clear error, loads nothing, and the rerun loads everything.
+The API session, which reads the proxy environment once per host, still honours it.
 """
 
 from __future__ import annotations
@@ -132,3 +133,25 @@ def _down_after_a_sliced_page(server: ApiServer) -> None:
             server.behaviour = Behaviour(fault_rate=1.0)
             return
         time.sleep(0.001)
+
+
+def test_the_proxy_environment_is_still_honoured(
+    generated_world_dsn: str, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session reads HTTP_PROXY / NO_PROXY once per host, but reads them: through a proxy
+    that is not there the API cannot be reached; with the host in NO_PROXY it loads."""
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("http_proxy", raising=False)
+    monkeypatch.setenv("NO_PROXY", "example.invalid")
+    monkeypatch.delenv("no_proxy", raising=False)
+    with running(generated_world_dsn) as server:
+        assert server.url.startswith("http://127.0.0.1")
+        with pytest.raises(PipelineStepFailed) as failure:
+            load(server, paths)
+        assert "cannot reach the API" in reason(failure.value)
+        assert not server.requests, "the request went to the proxy"
+
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        load(server, paths)
+    assert loaded_ids(paths) == served_ids(generated_world_dsn)
