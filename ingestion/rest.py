@@ -112,15 +112,27 @@ def api_resources(
     # In the declared order: dlt starts them in it (the first to fail names the error).
     built = [by_name[resource["name"]] for resource in resources]
     keys = {resource["name"]: resource.get("primary_key") for resource in resources}
+    cursors = {resource["name"]: _cursor(resource) for resource in resources}
     for resource in built:
         declared = (record_types or {}).get(resource.name)
         if declared:
             key = keys.get(resource.name) or ()
             resource.add_step(PageBatches())
             resource.add_step(
-                ArrowPages(resource.name, declared, [key] if isinstance(key, str) else key)
+                ArrowPages(
+                    resource.name,
+                    declared,
+                    [key] if isinstance(key, str) else key,
+                    cursor=cursors[resource.name],
+                )
             )
     return built
+
+
+def _cursor(resource: EndpointResource) -> str:
+    """The field a resource's incremental cursor reads, or "" if it has none."""
+    endpoint: Any = resource.get("endpoint") or {}
+    return str((endpoint.get("incremental") or {}).get("cursor_path", ""))
 
 
 def _sliced(sliced: SlicedList, client: RESTClient, resource: EndpointResource) -> DltResource:
