@@ -64,6 +64,8 @@ class SlicedList:
         params: dict[str, Any],
         paginator: Callable[[], BasePaginator],
         slices: int,
+        key: str = "id",
+        limit_param: str = "limit",
     ) -> None:
         if slices < 1:
             raise SourceError(f"{source} source: slices is {slices}; set it to 1 or more.")
@@ -75,6 +77,8 @@ class SlicedList:
         self.params = params
         self.paginator = paginator
         self.slices = slices
+        self.key = key  # the field whose value `after_param` continues after
+        self.limit_param = limit_param
 
     def pages(self, client: RESTClient, start: int) -> Iterator[list[dict[str, Any]]]:
         """Every record created at or after ``start``, in batches of about ``BATCH_RECORDS``."""
@@ -105,7 +109,7 @@ class SlicedList:
 
     def _top(self, first: list[dict[str, Any]], low: int) -> dict[str, Any]:
         """The unsliced list after the first page, down to ``low``."""
-        return {**self.params, self.gte: low, self.after: first[-1]["id"]}
+        return {**self.params, self.gte: low, self.after: first[-1][self.key]}
 
     def _lowest(self, client: RESTClient, start: int, top: int) -> int:
         """A bound at or below the oldest record created in [start, top]: no record lies in
@@ -116,7 +120,7 @@ class SlicedList:
             if (top - high) // (self.slices * _PROBE_PRECISION) >= high - low or high - low <= 1:
                 break
             middle = (low + high) // 2
-            params = {**self.params, "limit": 1, self.gte: low, self.lt: middle}
+            params = {**self.params, self.limit_param: 1, self.gte: low, self.lt: middle}
             found = client.get(self.path, params=params)
             found.raise_for_status()
             selected = jsonpath.find_values(self.selector, found.json())

@@ -95,6 +95,7 @@ def payments(
             params={"limit": page_size},
             paginator=paginator,
             slices=slices,
+            key=PRIMARY_KEY,
         )
         for name in SLICED_ENDPOINTS
     }
