@@ -20,12 +20,16 @@ from dlt.common import jsonpath
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.sources import DltResource
 from dlt.sources.helpers.requests import Client, HTTPError, RequestException, Session
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import EndpointResource, RESTAPIConfig, rest_api_resources
 from requests.exceptions import SSLError
 
 from .errors import SourceError
 from .rest_arrow import ArrowPages, PageBatches, RecordTypes
+from .rest_session import read_environment_once, share_backoff
+from .rest_slices import SlicedList, sliced_resource
 
 # The API sources' dlt schema contract. A vendor adding a field adds a column to raw (and a
 # nested list a table), so nothing they send is lost; a field whose values change type stops the
@@ -46,6 +50,7 @@ def api_resources(
     resources: list[EndpointResource],
     ca_bundle: str | None = None,
     record_types: Mapping[str, RecordTypes] | None = None,
+    sliced: Mapping[str, SlicedList] | None = None,
 ) -> list[DltResource]:
     """dlt resources for ``resources`` of one API, merged into the destination on their keys.
 
@@ -66,6 +71,8 @@ def api_resources(
             system's. Verification is never switched off: an untrusted certificate fails.
         record_types: per resource name, the declared shape of its records (field -> dlt
             data type, nested objects as dicts); a resource without one is normalized by dlt.
+        sliced: per resource name, how to read it as time slices paged at once
+            (``rest_slices``), for a list whose pages can only be fetched one after another.
     """
     if not base_url or urlsplit(base_url).scheme not in ("http", "https"):
         problem = f"base_url {base_url!r} is not an http(s) URL" if base_url else "no base_url"
@@ -76,12 +83,14 @@ def api_resources(
         )
     if not token:
         raise ApiSourceError(f"{source} source: no API token. {_where_to_set_token(source)}")
+    session = _explaining_session(source, ca_bundle)
+    sliced = sliced or {}
     config: RESTAPIConfig = {
         "client": {
             "base_url": base_url,
             "auth": {"type": "bearer", "token": token},
             "paginator": paginator,
-            "session": _explaining_session(source, ca_bundle),
+            "session": session,
         },
         # Parquet, not dlt's default INSERT statements for DuckDB: loading 100k records
         # takes about a second instead of twenty.
@@ -91,19 +100,53 @@ def api_resources(
             "schema_contract": SCHEMA_CONTRACT,
             "parallelized": True,
         },
-        "resources": resources,
+        "resources": [resource for resource in resources if resource["name"] not in sliced],
     }
-    built = rest_api_resources(config)
+    by_name = {
+        built.name: built for built in (rest_api_resources(config) if config["resources"] else [])
+    }
+    client = RESTClient(base_url, auth=BearerTokenAuth(token), session=session)
+    for resource in resources:
+        if resource["name"] in sliced:
+            by_name[resource["name"]] = _sliced(sliced[resource["name"]], client, resource)
+    # In the declared order: dlt starts them in it (the first to fail names the error).
+    built = [by_name[resource["name"]] for resource in resources]
     keys = {resource["name"]: resource.get("primary_key") for resource in resources}
+    cursors = {resource["name"]: _cursor(resource) for resource in resources}
     for resource in built:
         declared = (record_types or {}).get(resource.name)
         if declared:
             key = keys.get(resource.name) or ()
             resource.add_step(PageBatches())
             resource.add_step(
-                ArrowPages(resource.name, declared, [key] if isinstance(key, str) else key)
+                ArrowPages(
+                    resource.name,
+                    declared,
+                    [key] if isinstance(key, str) else key,
+                    cursor=cursors[resource.name],
+                )
             )
     return built
+
+
+def _cursor(resource: EndpointResource) -> str:
+    """The field a resource's incremental cursor reads, or "" if it has none."""
+    endpoint: Any = resource.get("endpoint") or {}
+    return str((endpoint.get("incremental") or {}).get("cursor_path", ""))
+
+
+def _sliced(sliced: SlicedList, client: RESTClient, resource: EndpointResource) -> DltResource:
+    """``resource`` read in time slices, with the hints ``rest_api`` would give it."""
+    endpoint: Any = resource["endpoint"]
+    hints = {
+        "primary_key": resource.get("primary_key"),
+        "columns": resource.get("columns"),
+        "write_disposition": resource.get("write_disposition", "merge"),
+        "file_format": "parquet",
+        "schema_contract": SCHEMA_CONTRACT,
+    }
+    initial = endpoint["incremental"]["initial_value"]
+    return sliced_resource(sliced, client, resource["name"], initial, hints)
 
 
 def incremental_resource(
@@ -159,6 +202,8 @@ def _explaining_session(source: str, ca_bundle: str | None = None) -> Session:
     """
     session = Client(raise_for_status=False).session
     send_with_retries = session.send
+    share_backoff(session)
+    read_environment_once(session)
 
     def send(request: Any, **kwargs: Any) -> Any:
         if ca_bundle:

@@ -91,15 +91,25 @@ class ArrowPages(ItemTransform[Any, dict[str, Any]]):
     """The pipe step that turns each page of ``table``'s records into one Arrow table typed by
     ``declared``; a page that does not fit is passed on unchanged (see the module)."""
 
-    # After dlt's incremental filter (1), which reads the cursor as the API writes it.
+    # After dlt's incremental filter (1), which reads the cursor as the API writes it...
     placement_affinity: ClassVar[float] = 1.2
+    # ...unless the cursor reads the same from the typed table (an integer or a text: not a
+    # timestamp, which the table holds parsed): then before it, where dlt's incremental filters
+    # the whole table at once instead of record by record (its boundary dedup hashes the key
+    # values the same way on both, so the state of earlier runs still applies).
+    BEFORE_INCREMENTAL: ClassVar[float] = 0.95
+    SAME_CURSOR_TYPES: ClassVar[frozenset[str]] = frozenset({"bigint", "text"})
 
-    def __init__(self, table: str, declared: RecordTypes, key: Sequence[str] = ()) -> None:
+    def __init__(
+        self, table: str, declared: RecordTypes, key: Sequence[str] = (), cursor: str = ""
+    ) -> None:
         super().__init__(lambda item: item)
         self.table = table
         self.declared = declared
         self.key = tuple(key)  # not nullable, as dlt declares a primary key
         self.fallbacks = 0
+        if declared.get(cursor) in self.SAME_CURSOR_TYPES:
+            self.placement_affinity = self.BEFORE_INCREMENTAL  # type: ignore[misc]
 
     def __call__(self, item: Any, meta: Any = None) -> Any:
         if not isinstance(item, list) or not item:

@@ -13,6 +13,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.sources import DltSource
 
 from . import failed_loads
+from .destination_caps import capabilities_resolved_once
 from .lake import is_lake
 
 # Where a pipeline lands its source: the DuckDB warehouse file (the default), or the lake:
@@ -51,7 +52,7 @@ def pipeline_for(source: str, duckdb_path: Path, pipelines_dir: Path) -> dlt.Pip
     """
     return dlt.pipeline(
         pipeline_name=source,
-        destination=dlt.destinations.duckdb(str(duckdb_path)),
+        destination=capabilities_resolved_once(dlt.destinations.duckdb(str(duckdb_path))),
         dataset_name=f"raw_{source}",
         pipelines_dir=str(pipelines_dir),
     )

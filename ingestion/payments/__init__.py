@@ -14,14 +14,18 @@ from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from ..rest import ApiSourceError, api_resources, incremental_resource
+from ..rest_slices import SlicedList
 from .settings import (
+    CREATED_BEFORE_PARAM,
     CREATED_SINCE_PARAM,
     CURSOR_FIELD,
     CURSOR_PARAM,
+    DEFAULT_SLICES,
     ENDPOINTS,
     MAX_PAGE_SIZE,
     PRIMARY_KEY,
     RECORD_TYPES,
+    SLICED_ENDPOINTS,
 )
 
 __all__ = ["ApiSourceError", "payments"]
@@ -34,6 +38,7 @@ def payments(
     ca_bundle: str | None = None,
     page_size: int = MAX_PAGE_SIZE,
     created_since: int = 0,
+    slices: int = DEFAULT_SLICES,
 ) -> list[DltResource]:
     """Charges and refunds created since the last run.
 
@@ -44,10 +49,15 @@ def payments(
             (``[sources.payments] ca_bundle``); unset: the system's trusted CAs.
         page_size: objects per request; at most 100 on Stripe.
         created_since: unix time to start the first load from (0: all history).
+        slices: how many time slices of its window each charges read pages at once
+            (``[sources.payments] slices``; 1: one request after the other).
     """
-    paginator = JSONResponseCursorPaginator(
-        cursor_path="data[-1].id", cursor_param=CURSOR_PARAM, has_more_path="has_more"
-    )
+
+    def paginator() -> JSONResponseCursorPaginator:
+        return JSONResponseCursorPaginator(
+            cursor_path="data[-1].id", cursor_param=CURSOR_PARAM, has_more_path="has_more"
+        )
+
     # The lists page by key and objects are never edited, so no id comes twice in one load:
     # dlt's merge can skip its dedup window, which ran out of memory sorting scale 100's 11M
     # charges under a 1 GB limit. Staging still keeps one row per id.
@@ -73,12 +83,29 @@ def payments(
         | {"write_disposition": merge}
         for name, path in ENDPOINTS.items()
     ]
+    sliced = {
+        name: SlicedList(
+            "payments",
+            ENDPOINTS[name],
+            cursor=CURSOR_FIELD,
+            gte_param=CREATED_SINCE_PARAM,
+            lt_param=CREATED_BEFORE_PARAM,
+            after_param=CURSOR_PARAM,
+            data_selector="data",
+            params={"limit": page_size},
+            paginator=paginator,
+            slices=slices,
+            key=PRIMARY_KEY,
+        )
+        for name in SLICED_ENDPOINTS
+    }
     return api_resources(
         "payments",
         base_url,
         token,
-        paginator,
+        paginator(),
         ca_bundle=ca_bundle,
         resources=resources,
         record_types=RECORD_TYPES,
+        sliced=sliced,
     )
