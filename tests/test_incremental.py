@@ -1,5 +1,6 @@
 """The incremental clickstream models end to end: after `demo advance`, a run rebuilds only the
-devices active since the latest session (minus the lookback) and ends where a full refresh does.
+sessions of the active devices a new event can reach (a device's stable sessions stay as built)
+and ends where a full refresh does, with late events at a stable session's edge too.
 
 dbt-duckdb reports no row counts for incremental statements, so the test marks every row already
 built before the incremental run (a column made negative): rows still marked afterwards were left
