@@ -1,5 +1,6 @@
 """The incremental clickstream models end to end: after `demo advance`, a run rebuilds only the
-devices active since the latest session (minus the lookback) and ends where a full refresh does.
+sessions of the active devices a new event can reach (a device's stable sessions stay as built)
+and ends where a full refresh does, with late events at a stable session's edge too.
 
 dbt-duckdb reports no row counts for incremental statements, so the test marks every row already
 built before the incremental run (a column made negative): rows still marked afterwards were left
@@ -14,7 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -31,9 +32,11 @@ from .test_cli import warehouse
 # and computed by the model itself, not read from the other table (a mark must not travel from
 # one table to the next). A new incremental model must be added here (the test checks the
 # manifest), so that it is compared with a full refresh too. Not event_count: fct_sessions
-# compares it with its own to find the devices int_events_sessionized rebuilt.
+# compares it with its own to find the sessions int_events_sessionized rebuilt; and a column
+# no table after fct_sessions reads: fct_sessions takes int_events_sessionized's mark along
+# when it rebuilds a session that one kept (a re-stitch), and _unmark clears it there.
 INCREMENTAL_MODELS = {
-    "int_events_sessionized": ("intermediate.int_events_sessionized", "page_view_count"),
+    "int_events_sessionized": ("intermediate.int_events_sessionized", "checkout_count"),
     "fct_sessions": ("web_analytics.fct_sessions", "duration_seconds"),
 }
 
@@ -138,6 +141,22 @@ def test_incremental_run_rebuilds_only_active_devices_and_equals_a_full_refresh(
             assert latest.year < 2030, table
     assert_equal_to_a_full_refresh(database, tmp_path / "second")
 
+    # Late events at a stable session's edge: stored sessions of made-up devices, days old,
+    # then one late event each that bridges two of them, lands before the first, or comes
+    # exactly the timeout (joins) or the timeout and 1 ms (a session of its own) after one.
+    base = write_edge_events(database, demo_home / "clickstream", late=False)
+    result = warehouse("--home", str(demo_home), "ingest", "clickstream")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    clickstream = ("stg_clickstream__events", *INCREMENTAL_MODELS)
+    dbt(database, tmp_path / "edge-base", "run", "--select", *clickstream)
+    write_edge_events(database, demo_home / "clickstream", late=True)
+    result = warehouse("--home", str(demo_home), "ingest", "clickstream")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    mark_edge_sessions(database)
+    dbt(database, tmp_path / "edge-late", "run", "--select", *clickstream)
+    assert_edge_sessions(database, base)
+    assert_equal_to_a_full_refresh(database, tmp_path / "third")
+
 
 def device_event_counts(database: Path, device: str) -> dict[str, int]:
     """Events in the sessions of one device, per incremental model's table."""
@@ -186,51 +205,157 @@ def write_late_and_future_events(database: Path, logs: Path) -> str:
     return device
 
 
+# Made-up devices for the stable-session edge: their events before the late ones (minutes
+# after a base time days back), then the one late event each gets.
+EDGE_EVENTS = {
+    "edge-bridge-test": ([-1440, 0, 5, 55, 60, 1440], 30),
+    "edge-before-test": ([0, 1440], -1440),
+    "edge-timeout-test": ([0, 120], 30),
+    "edge-timeout-1ms-test": ([0, 120], 30 + 1 / 60_000),
+}
+
+
+def write_edge_events(database: Path, logs: Path, *, late: bool) -> datetime:
+    """A new log file with the made-up devices' stored events (late=False) or their one late
+    event each (late=True). The base time is three days before the latest session end, to
+    the second, far from the lookback. Returns it."""
+    with duckdb.connect(str(database), read_only=True) as conn:
+        latest, context = conn.execute(
+            "select s.session_ended_at, e.context from web_analytics.fct_sessions as s"
+            " inner join raw_clickstream.events as e on e.anonymous_id = s.anonymous_id"
+            " order by s.session_ended_at desc limit 1"
+        ).fetchone()
+    base = (latest - timedelta(days=3)).replace(microsecond=0)
+    lines = []
+    for device, (stored, late_minutes) in EDGE_EVENTS.items():
+        for n, minutes in enumerate([late_minutes] if late else stored):
+            at = base + timedelta(minutes=minutes)
+            lines.append(
+                {
+                    "event_id": f"{device}-{'late' if late else 'stored'}-{n}",
+                    "event": "page_view",
+                    "timestamp": f"{at:%Y-%m-%dT%H:%M:%S}.{at.microsecond // 1000:03d}Z",
+                    "anonymous_id": device,
+                    "properties": {},
+                    "context": json.loads(context),
+                }
+            )
+    path = logs / "edge" / f"events-{'late' if late else 'stored'}.jsonl.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode()))
+    return base
+
+
+def mark_edge_sessions(database: Path) -> None:
+    """Mark the made-up devices' sessions, so the next run shows which it wrote."""
+    with duckdb.connect(str(database)) as conn:
+        for table, column in INCREMENTAL_MODELS.values():
+            conn.execute(
+                f"update {table} set {column} = {_marked(column)}"
+                " where anonymous_id like 'edge-%-test'"
+            )
+
+
+def assert_edge_sessions(database: Path, base: datetime) -> None:
+    """The made-up devices' sessions after their late events: (number, minutes from base to
+    the start, events, kept as built); then unmark. Only a session that ended more than the
+    timeout before the late event is kept by int_events_sessionized; fct_sessions also keeps
+    a later one it holds as it is now ("same": same id, events, load and number). The bridged
+    pair is one session, a session before the first renumbers the device, and the ones after
+    a late event number on."""
+    expected = {
+        "edge-bridge-test": [(1, -1440, 1, True), (2, 0, 5, False), (3, 1440, 1, False)],
+        "edge-before-test": [(1, -1440, 1, False), (2, 0, 1, False), (3, 1440, 1, False)],
+        "edge-timeout-test": [(1, 0, 2, False), (2, 120, 1, "same")],
+        "edge-timeout-1ms-test": [(1, 0, 1, True), (2, 30, 1, False), (3, 120, 1, False)],
+    }
+    with duckdb.connect(str(database)) as conn:
+        for table, column in INCREMENTAL_MODELS.values():
+            for device, sessions in expected.items():
+                rows = conn.execute(
+                    "select device_session_number, session_started_at, event_count,"
+                    f" {column} < 0 from {table} where anonymous_id = ?"
+                    " order by device_session_number",
+                    [device],
+                ).fetchall()
+                in_mart = table == "web_analytics.fct_sessions"
+                assert [
+                    (number, round((started - base).total_seconds() / 60), events, kept)
+                    for number, started, events, kept in rows
+                ] == [
+                    (*session, in_mart if kept == "same" else kept) for *session, kept in sessions
+                ], (table, device)
+        _unmark(conn)
+
+
 def mark_built_sessions(database: Path) -> dict[str, tuple]:
-    """Mark every session already built. Returns, per table, its row count and latest session
-    end already built."""
+    """Mark every session already built. Returns, per table, its row count, latest session
+    end and latest load already built, and the sessions with their customers (a first login
+    re-stitches a device's older anonymous sessions)."""
     before = {}
     with duckdb.connect(str(database)) as conn:
         for table, column in INCREMENTAL_MODELS.values():
-            before[table] = conn.execute(
-                f"select count(*), max(session_ended_at) from {table}"
-            ).fetchone()
+            customer = "customer_id" if table == "web_analytics.fct_sessions" else "null"
+            before[table] = (
+                *conn.execute(
+                    f"select count(*), max(session_ended_at), max(events_loaded_at) from {table}"
+                ).fetchone(),
+                set(conn.execute(f"select session_id, {customer} from {table}").fetchall()),
+            )
             conn.execute(f"update {table} set {column} = {_marked(column)}")
     return before
 
 
 def assert_run_wrote_only_the_active_devices(database: Path, before: dict[str, tuple]) -> None:
-    """The run rewrote every session of the active devices and nothing else; then unmark.
-    Active: a device with an event at most the lookback before the latest session end built
-    before the run (events as staged by this run: staging is a table built with it). Devices
-    with an event loaded since the last build are rebuilt too, whatever its time: the demo's
-    new day has none later than the lookback."""
+    """The run rewrote the sessions of the active devices from the first one a new event can
+    reach, and nothing else; then unmark. Active: a device with an event loaded since the last
+    build, or at most the lookback before the latest session end built before it (events as
+    staged by this run); its rebuild starts at the earliest such event, and its sessions that
+    ended more than the session timeout before it are stable: kept as built (still marked)."""
     lookback = timedelta(hours=_project_var("clickstream_lookback_hours"))
+    timeout = timedelta(minutes=_project_var("session_timeout_minutes"))
     with duckdb.connect(str(database)) as conn:
         for table, column in INCREMENTAL_MODELS.values():
-            rows_before, latest_end = before[table]
-            active = _column_values(
-                conn,
-                "select distinct anonymous_id from staging.stg_clickstream__events"
-                " where event_at >= ?",
-                latest_end - lookback,
+            rows_before, latest_end, latest_load, owners = before[table]
+            rebuild_from = dict(
+                conn.execute(
+                    "select anonymous_id, min(event_at) from staging.stg_clickstream__events"
+                    " where event_at is not null and (loaded_at > ? or event_at >= ?)"
+                    " group by anonymous_id",
+                    [latest_load, latest_end - lookback],
+                ).fetchall()
             )
-            written = conn.execute(
-                f"select anonymous_id, session_ended_at from {table} where {column} >= 0"
+            customer = "customer_id" if table == "web_analytics.fct_sessions" else "null"
+            rows = conn.execute(
+                f"select anonymous_id, session_ended_at, events_loaded_at > ?, {column} >= 0,"
+                f" session_id, {customer} from {table}",
+                [latest_load],
             ).fetchall()
-            kept = _column_values(conn, f"select anonymous_id from {table} where {column} < 0")
-            present = _column_values(conn, f"select anonymous_id from {table}")
-            total = conn.execute(f"select count(*) from {table}").fetchone()[0]
-            written_devices = {device for device, _ in written}
-            # All the sessions of the active devices (the mart has no test accounts' devices),
-            # and no session of any other device.
-            assert written_devices == active & present, table
-            assert not written_devices & kept, table
+            written = {(device, ended) for device, ended, _, is_written, _, _ in rows if is_written}
+            # Only sessions a new event can reach are written (the mart has no test accounts'
+            # devices), or whose customer a first login changed, and every session holding a
+            # new event is: stable sessions of active devices are kept as built.
+            # int_events_sessionized writes every reachable one; fct_sessions only those not
+            # stored as they are now.
+            reachable = {
+                (device, ended)
+                for device, ended, _, _, session, owner in rows
+                if (device in rebuild_from and ended >= rebuild_from[device] - timeout)
+                or (session, owner) not in owners
+            }
+            loaded = {(device, ended) for device, ended, is_new, _, _, _ in rows if is_new}
+            assert loaded <= written <= reachable, table
+            if table == "intermediate.int_events_sessionized":
+                assert written == reachable, table
+            # Some active device has stable sessions, which this run left alone.
+            assert any(
+                device in rebuild_from and not is_written for device, _, _, is_written, _, _ in rows
+            ), table
             # The new day is there, and it is a small part of the table.
             assert max(ended for _, ended in written) > latest_end + timedelta(hours=20), table
-            assert total > rows_before, table
-            assert len(written) < 0.25 * total, (table, len(written), total)
-            conn.execute(f"update {table} set {column} = {_marked(column)} where {column} < 0")
+            assert len(rows) > rows_before, table
+            assert len(written) < 0.25 * len(rows), (table, len(written), len(rows))
+        _unmark(conn)
 
 
 def assert_equal_to_a_full_refresh(database: Path, work: Path) -> None:
@@ -252,6 +377,22 @@ def assert_equal_to_a_full_refresh(database: Path, work: Path) -> None:
 def _marked(column: str) -> str:
     """The mark: -1 - x is negative for every x >= 0, and -1 - (-1 - x) = x."""
     return f"-1 - {column}"
+
+
+def _unmark(conn: duckdb.DuckDBPyConnection) -> None:
+    """Unmark every marked row. int_events_sessionized's mark is also unmarked in fct_sessions:
+    it travels there when fct_sessions rebuilds a session int_events_sessionized kept as
+    built (a first login re-stitched it)."""
+    columns = {column for _, column in INCREMENTAL_MODELS.values()}
+    for table, _ in INCREMENTAL_MODELS.values():
+        present = _column_values(
+            conn,
+            "select column_name from information_schema.columns"
+            " where table_schema || '.' || table_name = ?",
+            table,
+        )
+        for column in sorted(columns & present):
+            conn.execute(f"update {table} set {column} = {_marked(column)} where {column} < 0")
 
 
 def _column_values(conn: duckdb.DuckDBPyConnection, sql: str, *parameters) -> set:

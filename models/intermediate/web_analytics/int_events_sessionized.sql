@@ -5,15 +5,21 @@
     Events are ordered by when they happened (event_at), not by when they arrived, so an
     event delivered late or out of order lands in the session it belongs to.
 
-    Incremental, the exception in its folder: the unit of work is the device. A run rebuilds,
-    from all their events, the sessions of every device with an event loaded after the
+    Incremental, the exception in its folder: the unit of work is the device, from its first
+    session a new event can reach. A run rebuilds every device with an event loaded after the
     latest load already built (events_loaded_at), however old the event, or an event at most
     var clickstream_lookback_hours before the latest session end already built (the sessions
-    new events extend across the boundary), and delete+insert on anonymous_id replaces all of
-    those devices' sessions. The load time is the watermark that finds late events: an event
-    time cannot, since a late event lies before it (and a device clock set wrong after it).
-    Keyed on session_id instead, a late event that moves a session's start (its id) or joins
-    two sessions would leave the superseded rows behind.
+    new events extend across the boundary). Let rebuild_from be the earliest of those events:
+    a stored session that ended more than session_timeout_minutes before it can neither be
+    joined nor bridged by them, so it stays as built (its id, its device_session_number), and
+    only the device's events after its last such stable session are sessionized again,
+    numbered on from the stable sessions' count. delete+insert on anonymous_id replaces all the
+    device's sessions: the rebuilt ones and the stable ones, inserted again from the table
+    unchanged, so a late event that moves a session's start (its id) or joins two sessions
+    leaves no superseded row behind (keyed on session_id, it would). One key and one
+    statement on both engines (Spark has no DELETE; macros/overrides). The load time is the
+    watermark that finds late events: an event time cannot, since a late event lies before it
+    (and a device clock set wrong after it).
 -#}
 {{
     config(
@@ -23,6 +29,14 @@
         on_schema_change='fail',
     )
 }}
+{# The table's columns in order, for the union all below (it matches by position). #}
+{%- set columns = [
+    'session_id', 'anonymous_id', 'logged_in_customer_id', 'order_id',
+    'device_session_number', 'device_type', 'device_os', 'device_browser',
+    'landing_page_path', 'utm_source', 'utm_medium', 'utm_campaign', 'event_count',
+    'page_view_count', 'product_view_count', 'add_to_cart_count', 'checkout_count',
+    'order_count', 'session_started_at', 'session_ended_at', 'events_loaded_at',
+] %}
 
 with
 
@@ -40,26 +54,86 @@ timed_events as (
 
 ),
 
-devices_to_build as (
+{% if is_incremental() %}
+{#
+    The device's events that make this run rebuild it: loaded after the latest load built
+    (late events, however old; a redelivery whose later copy staging now takes), or at or
+    after the lookback's start. rebuild_from is the earliest of them.
+#}
+rebuild_points as (
 
-    select distinct anonymous_id
+    select
+        anonymous_id,
+        min(event_at) as rebuild_from
+
     from timed_events
-    {% if is_incremental() %}
-        where
-            loaded_at > (select max(events_loaded_at) from {{ this }})
-            or event_at >= {{
-                incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
-            }}
-    {% endif %}
+    where
+        loaded_at > (select max(events_loaded_at) from {{ this }})
+        or event_at >= {{
+            incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
+        }}
+    group by anonymous_id
 
 ),
 
+{#
+    The device's stored sessions no event at or after rebuild_from can reach: they ended
+    more than session_timeout_minutes before it, so such an event can neither join nor bridge
+    them. They are the first sessions of the device (sessions do not overlap), and stay as
+    built: their rows are inserted again, unchanged.
+#}
+stable_sessions as (
+
+    select built.*
+    from {{ this }} as built
+    inner join rebuild_points
+        on built.anonymous_id = rebuild_points.anonymous_id
+    where
+        built.session_ended_at < {{ dbt.dateadd(
+            'minute', -1 * var('session_timeout_minutes'), 'rebuild_points.rebuild_from'
+        ) }}
+
+),
+
+{#
+    Each device to rebuild, with the end of its last stable session (NULL: none, the device
+    is rebuilt whole) and how many stable sessions it has (the rebuilt ones number on).
+#}
+devices_to_build as (
+
+    select
+        rebuild_points.anonymous_id,
+        max(stable_sessions.session_ended_at) as stable_ended_at,
+        count(stable_sessions.session_id) as stable_session_count
+
+    from rebuild_points
+    left join stable_sessions
+        on rebuild_points.anonymous_id = stable_sessions.anonymous_id
+    group by rebuild_points.anonymous_id
+
+),
+
+{% endif %}
+
+{#
+    The events to sessionize: on an incremental run, those after each rebuilt device's last
+    stable session (the sessions to rebuild, new ones included).
+#}
 device_events as (
 
-    select timed_events.*
+    select
+        timed_events.*,
+        {{ 'devices_to_build.stable_session_count' if is_incremental() else '0' }}
+            as stable_session_count
+
     from timed_events
-    inner join devices_to_build
-        on timed_events.anonymous_id = devices_to_build.anonymous_id
+    {% if is_incremental() %}
+        inner join devices_to_build
+            on timed_events.anonymous_id = devices_to_build.anonymous_id
+        where
+            devices_to_build.stable_ended_at is null
+            or timed_events.event_at > devices_to_build.stable_ended_at
+    {% endif %}
 
 ),
 
@@ -98,7 +172,7 @@ numbered_events as (
 
     select
         *,
-        sum(is_session_start) over (
+        stable_session_count + sum(is_session_start) over (
             partition by anonymous_id
             order by event_at, event_id
             rows between unbounded preceding and current row
@@ -194,7 +268,7 @@ first_order_events as (
 
 ),
 
-final as (
+rebuilt_sessions as (
 
     select
         {{ dbt.hash(dbt.concat([
@@ -242,6 +316,17 @@ final as (
         on
             session_totals.anonymous_id = first_order_events.anonymous_id
             and session_totals.device_session_number = first_order_events.device_session_number
+
+),
+
+final as (
+
+    select {{ columns | join(', ') }} from rebuilt_sessions
+    {% if is_incremental() %}
+        union all
+
+        select {{ columns | join(', ') }} from stable_sessions
+    {% endif %}
 
 )
 

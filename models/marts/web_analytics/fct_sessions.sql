@@ -3,18 +3,20 @@
     identity stitching (int_sessions_stitched). Sessions of staff test accounts (a customer
     that is not in dim_customers) are left out, as their orders are.
 
-    Incremental like int_events_sessionized, and on the same unit: a run replaces all the
-    sessions of every device with a session ending at most var clickstream_lookback_hours
-    before the latest session end already here, or with a session not here as it is now (a
-    new session_id, event_count or events_loaded_at: the device was rebuilt for a late event,
-    however old, or an event's first delivery is now a later-loaded copy),
-    with delete+insert on anonymous_id, which takes in the devices' new and rebuilt sessions
-    and their refreshed stitching (a first login re-attributes the device's earlier
-    anonymous sessions). The pre-hook removes the sessions of customers gone from
-    dim_customers (a customer who became a test account: their sessions are not rebuilt,
-    and delete+insert only replaces the devices the select returns); should one become a
-    real customer again, their sessions are not here as they are now, so their devices are
-    rebuilt. Not on Spark (no DELETE on its parquet tables).
+    Incremental on the session, written device by device: a run rebuilds every session not
+    here as it is now (a new session_id, event_count, events_loaded_at, device_session_number
+    or customer_id: int_events_sessionized rebuilt it for a late event, or an event's first
+    delivery is now a later-loaded copy, or a first login re-stitched the device's anonymous
+    sessions to another customer), and every session ending at most var
+    clickstream_lookback_hours before the latest session end already here. delete+insert on
+    anonymous_id replaces all the sessions of those devices: the rebuilt ones, and the ones
+    here as they are now, inserted again unchanged; a session that no longer exists (joined
+    to another, or its start moved) leaves. The pre-hook removes the sessions of customers
+    gone from dim_customers (a customer who became a test account: their sessions are not
+    rebuilt, and delete+insert only replaces the devices the select returns); should one
+    become a real customer again, their sessions are not here as they are now, so they are
+    rebuilt. A session's campaign_id is taken when it is rebuilt. Not on Spark (no DELETE on
+    its parquet tables): there the pre-hook is skipped.
 -#}
 {{
     config(
@@ -30,6 +32,15 @@
         ),
     )
 }}
+{# The table's columns in order, for the union all below (it matches by position). #}
+{%- set columns = [
+    'session_id', 'anonymous_id', 'customer_id', 'order_id', 'device_type', 'device_os',
+    'device_browser', 'landing_page_path', 'utm_source', 'utm_medium', 'utm_campaign',
+    'campaign_id', 'device_session_number', 'event_count', 'page_view_count',
+    'product_view_count', 'add_to_cart_count', 'checkout_count', 'order_count',
+    'duration_seconds', 'is_logged_in', 'is_stitched', 'has_order', 'is_bounce',
+    'session_started_at', 'session_ended_at', 'session_date', 'events_loaded_at',
+] %}
 
 with
 
@@ -51,26 +62,72 @@ stg_marketing__campaigns as (
 
 ),
 
-devices_to_build as (
+{% if is_incremental() %}
+{#
+    Each session as stitched now, and whether this table holds it as it is: the same id
+    (device and start), events, latest load, number on the device and customer. Those
+    determine every column the select derives (the events of a session with the same start
+    and count are the same events: events are never removed). A session ending within the
+    lookback is rebuilt anyway.
+#}
+compared_sessions as (
 
-    select distinct anonymous_id
-    from int_sessions_stitched
-    {% if is_incremental() %}
-        where
-            session_ended_at >= {{
-                incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
-            }}
-            or not exists (
-                select 1
-                from {{ this }} as built
-                where
-                    built.session_id = int_sessions_stitched.session_id
-                    and built.event_count = int_sessions_stitched.event_count
-                    and built.events_loaded_at = int_sessions_stitched.events_loaded_at
+    select
+        int_sessions_stitched.session_id,
+        int_sessions_stitched.anonymous_id,
+        {#- The customer is compared after the join: an `or` in a join condition would
+            make it a nested loop. -#}
+        coalesce(
+            built.session_id is not null
+            and (
+                int_sessions_stitched.customer_id = built.customer_id
+                or (int_sessions_stitched.customer_id is null and built.customer_id is null)
             )
-    {% endif %}
+            and int_sessions_stitched.session_ended_at < {{
+                incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
+            }},
+            false
+        ) as is_unchanged
+
+    from int_sessions_stitched
+    left join {{ this }} as built
+        on
+            int_sessions_stitched.session_id = built.session_id
+            and int_sessions_stitched.event_count = built.event_count
+            and int_sessions_stitched.events_loaded_at = built.events_loaded_at
+            and int_sessions_stitched.device_session_number = built.device_session_number
 
 ),
+
+sessions_to_build as (
+
+    select
+        session_id,
+        anonymous_id
+
+    from compared_sessions
+    where not is_unchanged
+
+),
+
+{#
+    The sessions of the devices a run rebuilds that are stored as they are now: delete+insert
+    on anonymous_id removes all the device's rows, so these are inserted again unchanged,
+    and a stored session that no longer exists (joined to another, or its start moved by a
+    late event) is not.
+#}
+kept_sessions as (
+
+    select built.*
+    from {{ this }} as built
+    inner join compared_sessions
+        on built.session_id = compared_sessions.session_id
+    where
+        compared_sessions.is_unchanged
+        and built.anonymous_id in (select sessions_to_build.anonymous_id from sessions_to_build)
+
+),
+{% endif %}
 
 {#
     Anonymous sessions, and those of real customers: test accounts drop out. A session
@@ -84,8 +141,10 @@ customer_sessions as (
         stg_marketing__campaigns.campaign_id
 
     from int_sessions_stitched
-    inner join devices_to_build
-        on int_sessions_stitched.anonymous_id = devices_to_build.anonymous_id
+    {% if is_incremental() %}
+        inner join sessions_to_build
+            on int_sessions_stitched.session_id = sessions_to_build.session_id
+    {% endif %}
     left join dim_customers
         on int_sessions_stitched.customer_id = dim_customers.customer_id
     left join stg_marketing__campaigns
@@ -99,7 +158,7 @@ customer_sessions as (
 
 ),
 
-final as (
+rebuilt_sessions as (
 
     select
         session_id,
@@ -135,6 +194,17 @@ final as (
         events_loaded_at
 
     from customer_sessions
+
+),
+
+final as (
+
+    select {{ columns | join(', ') }} from rebuilt_sessions
+    {% if is_incremental() %}
+        union all
+
+        select {{ columns | join(', ') }} from kept_sessions
+    {% endif %}
 
 )
 
