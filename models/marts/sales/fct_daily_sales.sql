@@ -12,7 +12,7 @@
 -#}
 {{
     config(
-        materialized=('table' if target.type == 'spark' else 'incremental'),
+        materialized=incremental_unless_spark(),
         incremental_strategy='delete+insert',
         unique_key='order_date',
         on_schema_change='fail',

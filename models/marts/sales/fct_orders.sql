@@ -9,7 +9,7 @@
 -#}
 {{
     config(
-        materialized=('table' if target.type == 'spark' else 'incremental'),
+        materialized=incremental_unless_spark(),
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook=(

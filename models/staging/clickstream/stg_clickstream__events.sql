@@ -29,7 +29,7 @@
 {%- endfor -%}
 {{
     config(
-        materialized=('table' if target.type == 'spark' else 'incremental'),
+        materialized=incremental_unless_spark(),
         incremental_strategy='delete+insert',
         unique_key='event_id',
         on_schema_change='fail',

@@ -7,7 +7,7 @@
 -#}
 {{
     config(
-        materialized=('table' if target.type == 'spark' else 'incremental'),
+        materialized=incremental_unless_spark(),
         incremental_strategy='delete+insert',
         unique_key='refund_id',
         on_schema_change='fail',

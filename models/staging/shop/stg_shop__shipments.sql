@@ -8,7 +8,7 @@
 -#}
 {{
     config(
-        materialized=('table' if target.type == 'spark' else 'incremental'),
+        materialized=incremental_unless_spark(),
         incremental_strategy='delete+insert',
         unique_key='shipment_id',
         on_schema_change='fail',
