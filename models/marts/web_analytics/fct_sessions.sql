@@ -75,14 +75,11 @@ compared_sessions as (
     select
         int_sessions_stitched.session_id,
         int_sessions_stitched.anonymous_id,
-        {#- The customer is compared after the join: an `or` in a join condition would
-            make it a nested loop. -#}
+        {#- The customer is compared after the join: an `or` in a join condition made it
+            a nested loop over every pair of sessions. -#}
         coalesce(
             built.session_id is not null
-            and (
-                int_sessions_stitched.customer_id = built.customer_id
-                or (int_sessions_stitched.customer_id is null and built.customer_id is null)
-            )
+            and int_sessions_stitched.customer_id is not distinct from built.customer_id
             and int_sessions_stitched.session_ended_at < {{
                 incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
             }},
