@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -219,6 +220,7 @@ def test_incremental_publish_writes_only_the_rows_that_changed(
     file and no leftover."""
     from warehouse import serving
     from warehouse.serving import PublishError, publish
+    from warehouse.serving_previous import SPARE_NAME
 
     home = tmp_path / "home"
     (home / "target").mkdir(parents=True)
@@ -232,7 +234,12 @@ def test_incremental_publish_writes_only_the_rows_that_changed(
     # this suite rebuilt some marts and published nothing): publish once to bring them level.
     publish(paths)
     before = serving_fingerprints(paths.serving)
+    # Each publish checked below starts from a copy of the file before it (the spare, the file
+    # two publishes back, is removed first: its own test is further down), so what it writes
+    # is the difference from the file before it.
+    spare = home / SPARE_NAME
 
+    spare.unlink(missing_ok=True)
     unchanged = publish(paths)
     assert unchanged.replaced == []
     assert set(unchanged.tables) == marts
@@ -246,6 +253,7 @@ def test_incremental_publish_writes_only_the_rows_that_changed(
         expected = conn.execute(
             "select count(*), sum(hash(t)) from sales.fct_daily_sales as t"
         ).fetchone()
+    spare.unlink(missing_ok=True)
     changed = publish(paths)
     assert changed.replaced == ["sales.fct_daily_sales"]
     after = serving_fingerprints(paths.serving)
@@ -279,6 +287,7 @@ def test_incremental_publish_writes_only_the_rows_that_changed(
             " limit 5)"
         )
         conn.execute("alter table sales.dim_products add column shelf integer default 7")
+    spare.unlink(missing_ok=True)
     rows = publish(paths)
     writes = {write.name: write for write in rows.writes}
     assert sorted(rows.replaced) == [
@@ -317,3 +326,108 @@ def test_incremental_publish_writes_only_the_rows_that_changed(
     full = publish(paths, full=True)
     assert sorted(full.replaced) == sorted(marts)
     assert serving_fingerprints(paths.serving)["sales.fct_orders"] == row_level["sales.fct_orders"]
+
+
+# A reader in its own process that opened a serving file and keeps it open: it answers once,
+# waits for the stop file, then answers again from the same connection.
+HOLDER = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    from pathlib import Path
+    serving, stop = sys.argv[1:]
+    query = "select count(*), sum(hash(t)) from sales.fct_daily_sales as t"
+    with duckdb.connect(serving, read_only=True) as conn:
+        print(conn.execute(query).fetchone(), flush=True)
+        while not Path(stop).exists():
+            time.sleep(0.05)
+        print(conn.execute(query).fetchone(), flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_publish_writes_into_the_file_it_replaced_only_when_nobody_reads_it(
+    built_demo_home: Path, tmp_path: Path
+) -> None:
+    """The file a publish replaces keeps a second name (the spare, no copy) and the next publish
+    writes into it instead of copying the serving file; the result equals a full publish. A
+    spare that a reader holds (another process, or this one) is left as it is and the publish
+    copies; a spare that is the serving file itself (a publish killed between the two names) is
+    not written; a full publish keeps no spare."""
+    from warehouse.serving import publish
+    from warehouse.serving_previous import SPARE_NAME
+
+    home = tmp_path / "home"
+    (home / "target").mkdir(parents=True)
+    for name in ("warehouse.duckdb", "serving.duckdb"):
+        shutil.copy(built_demo_home / name, home / name)
+    for name in ("manifest.json", "semantic_manifest.json"):
+        shutil.copy(built_demo_home / "target" / name, home / "target" / name)
+    paths = Paths(home)
+    spare = home / SPARE_NAME
+
+    def inode(path: Path) -> int:
+        return path.stat().st_ino
+
+    def change_a_day() -> None:
+        with duckdb.connect(str(paths.duckdb)) as conn:
+            conn.execute(
+                "update sales.fct_daily_sales set order_count = order_count + 1"
+                " where order_date = (select max(order_date) from sales.fct_daily_sales)"
+            )
+
+    publish(paths, full=True)
+    assert not spare.exists()
+    first = inode(paths.serving)
+    change_a_day()
+    publish(paths)  # no spare yet: a copy; the replaced file becomes the spare
+    second = inode(paths.serving)
+    assert inode(spare) == first != second
+    change_a_day()
+    written = publish(paths)  # into the spare, two publishes behind
+    assert written.replaced == ["sales.fct_daily_sales"]
+    assert (inode(paths.serving), inode(spare)) == (first, second)
+    assert not list(home.glob(".serving.duckdb.*"))
+
+    # Another process holds the spare (it opened the serving file before the last publish):
+    # its file is not written, the publish copies, and the reader's answer does not change.
+    stop = tmp_path / "stop"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(spare), str(stop)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        held = holder.stdout.readline()
+        change_a_day()
+        publish(paths)
+        assert inode(paths.serving) not in (first, second)
+        assert inode(spare) == first
+    finally:
+        stop.touch()
+        out, _ = holder.communicate(timeout=60)
+    assert out.strip() == held.strip() != ""
+
+    # This process holds the spare: DuckDB's lock does not see it; the publish copies.
+    third = inode(paths.serving)
+    with duckdb.connect(str(spare), read_only=True) as conn:
+        query = "select count(*), sum(hash(t)) from sales.fct_daily_sales as t"
+        before = conn.execute(query).fetchone()
+        change_a_day()
+        publish(paths)
+        assert inode(paths.serving) not in (first, second, third)
+        assert conn.execute(query).fetchone() == before
+
+    # A spare that is the serving file itself is dropped, not written.
+    spare.unlink()
+    os.link(paths.serving, spare)
+    published = digest(paths.serving)
+    change_a_day()
+    publish(paths)
+    assert digest(spare) == published
+
+    # Row by row into the spare equals a full publish; a full publish keeps no spare.
+    change_a_day()
+    publish(paths)
+    row_level = serving_fingerprints(paths.serving)
+    publish(paths, full=True)
+    assert serving_fingerprints(paths.serving) == row_level
+    assert not spare.exists()

@@ -9,17 +9,19 @@ Publishing is atomic: the new file is written under a temporary name in the same
 moved over the old one with ``os.replace``. A reader sees the old file or the new one, never a
 half-written one; a read-only connection already open keeps reading the old file (on Linux a
 replaced file stays readable by open handles) and never waits for a lock, because the writer
-never opens the published file. A failed build or publish leaves the previous file in place.
+never opens a file a reader holds. A failed build or publish leaves the previous file in place.
 
-Publishing is incremental, row by row: the temporary file starts as a copy of the previous
-serving file (a plain file copy: sequential, no decompression), and in each mart only the rows
-that differ from the warehouse's are written: the published rows the warehouse no longer holds
-are deleted, the warehouse's rows not yet published are inserted (``serving_rows``: one read of
-each side, by row hash). A mart an incremental run left unchanged is not written at all; one
-whose columns changed, or where most rows differ, is rewritten whole. DuckDB reuses a deleted
-row's space only later, so when the previous file has grown past ``GROWTH_LIMIT`` times the
-size its live rows need, it is written afresh instead. ``full=True`` (``warehouse publish
---full``) builds the file from scratch.
+Publishing is incremental, row by row: the temporary file starts as a previous publish's file,
+and in each mart only the rows that differ from the warehouse's are written: the published rows
+the warehouse no longer holds are deleted, the warehouse's rows not yet published are inserted
+(``serving_rows``: one read of each side, by row hash). A mart an incremental run left unchanged
+is not written at all; one whose columns changed, or where most rows differ, is rewritten whole.
+DuckDB reuses a deleted row's space only later, so when the previous file has grown past
+``GROWTH_LIMIT`` times the size its live rows need, it is written afresh instead. ``full=True``
+(``warehouse publish --full``) builds the file from scratch.
+
+That previous file is the *spare* (the file the last publish replaced, kept under a hidden name)
+when nobody can be reading it, else a copy of the current one (``serving_previous``).
 """
 
 from __future__ import annotations
@@ -27,20 +29,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .access import secure_serving
 from .errors import WarehouseError
 from .paths import Paths
+from .serving_previous import SPARE_NAME, keep_spare, previous_file
 from .serving_rows import TARGET, MartWrite, rewrite, sync
-
-if TYPE_CHECKING:
-    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -99,16 +98,14 @@ def publish(
         semantic_manifest or paths.dbt_target / "semantic_manifest.json"
     )
     _remove_abandoned(paths.serving)
+    spare = paths.serving.with_name(SPARE_NAME)
     # Same folder as the target, so os.replace is a rename on one file system (atomic). The
     # writer's process id is in the name, so a later publish can tell an abandoned file.
     temporary = paths.serving.with_name(
         f".{paths.serving.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp"
     )
     try:
-        step = time.perf_counter()
-        previous = None if full else _previous_copy(paths.serving, temporary)
-        if previous is not None:
-            log.info("publish: previous file copied in %.2f s", time.perf_counter() - step)
+        previous = None if full else previous_file(paths.serving, spare, temporary, GROWTH_LIMIT)
         writes = _write_marts(paths.duckdb, temporary, relations, previous)
         step = time.perf_counter()
         _create_views(temporary, saved_queries)
@@ -117,6 +114,7 @@ def publish(
         with temporary.open("rb") as written:
             os.fsync(written.fileno())
         secure_serving(temporary)  # its tier's mode before anyone can open it by name
+        keep_spare(paths.serving, spare, keep=not full)
         os.replace(temporary, paths.serving)
         log.info("publish: synced and moved into place in %.2f s", time.perf_counter() - step)
     finally:
@@ -213,57 +211,6 @@ def semantic_engine(semantic_manifest: Path) -> tuple[Any, Any] | None:
     # The parser `mf` itself uses: it applies the transformations dbt's JSON still needs.
     manifest = parse_manifest_from_dbt_generated_manifest(json.dumps(document))
     return MetricFlowEngine(SemanticManifestLookup(manifest), _ExplainOnlyDuckDbClient()), manifest
-
-
-def _previous_copy(serving: Path, temporary: Path) -> set[str] | None:
-    """Copy the published file to ``temporary``; return its base tables (``schema.table``), or
-    None (start from an empty file) when there is none, it cannot be read as DuckDB, or it has
-    grown past ``GROWTH_LIMIT``."""
-    import duckdb
-
-    if not serving.exists():
-        return None
-    try:
-        # Read through an open handle: a concurrent publish may replace the name meanwhile,
-        # and the copy must be one whole file, either the old one or the new one.
-        with serving.open("rb") as source, temporary.open("wb") as target:
-            shutil.copyfileobj(source, target, length=16 * 1024 * 1024)
-        with duckdb.connect(str(temporary), read_only=True) as conn:
-            rows = conn.execute(
-                "select schema_name, table_name from duckdb_tables() where not temporary"
-            ).fetchall()
-            growth = _growth(conn, temporary.stat().st_size)
-    except (OSError, duckdb.Error) as exc:
-        log.warning("previous serving file %s unreadable (%s): publishing in full", serving, exc)
-        temporary.unlink(missing_ok=True)
-        return None
-    if growth > GROWTH_LIMIT:
-        log.info(
-            "previous serving file is %.2f times the size of its live rows (limit %.2f):"
-            " writing it afresh",
-            growth,
-            GROWTH_LIMIT,
-        )
-        temporary.unlink()
-        return None
-    return {f"{schema}.{table}" for schema, table in rows}
-
-
-def _growth(conn: duckdb.DuckDBPyConnection, size: int) -> float:
-    """How many times larger the open file (``size`` bytes) is than its live rows need: the
-    blocks in use, scaled by the share of the rows they hold that are not deleted (DuckDB's
-    ``estimated_size`` counts the deleted rows a row group still carries)."""
-    block_size, used_blocks = conn.execute(
-        "select block_size, used_blocks from pragma_database_size()"
-    ).fetchone()
-    held = live = 0
-    for schema, table, estimated in conn.execute(
-        "select schema_name, table_name, estimated_size from duckdb_tables() where not temporary"
-    ).fetchall():
-        (count,) = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
-        held, live = held + max(estimated, count), live + count
-    needed = block_size * used_blocks * (live / held if held else 1.0)
-    return size / needed if needed else 1.0
 
 
 def _write_marts(

@@ -1,13 +1,13 @@
 """Bring one mart's published copy level with the warehouse by writing only the rows that differ.
 
-Used by ``warehouse.serving.publish`` on the copy of the previous serving file, attached to the
-warehouse's connection. Every row of both sides is hashed once (DuckDB's ``hash`` of the whole
-row) into a temporary ``(rowid, hash)`` table; the hashes whose counts differ between the two
-sides are the differing rows, as multisets (a row held twice in the copy and once in the
-warehouse loses one copy). The copy's rows of those hashes are deleted by ``rowid`` and the
-warehouse's are inserted. That one read of each side replaces both the old fingerprint
-comparison (which read both sides only to say *whether* a mart changed) and the whole-table
-rewrite that followed it.
+Used by ``warehouse.serving.publish`` on a previous publish's file (the spare, or a copy of the
+serving file), attached to the warehouse's connection. Every row of both sides is hashed once
+(DuckDB's ``hash`` of the whole row) into a temporary ``(rowid, hash)`` table; the hashes whose
+counts differ between the two sides are the differing rows, as multisets (a row held twice in
+the copy and once in the warehouse loses one copy). The copy's rows of those hashes are deleted
+by ``rowid`` and the warehouse's are inserted. That one read of each side replaces both the old
+fingerprint comparison (which read both sides only to say *whether* a mart changed) and the
+whole-table rewrite that followed it.
 
 Two rows are taken as equal when their 64-bit hashes are: the chance that a changed row hashes
 like another row of its mart is about one in 2**64 per pair, the same trust the warehouse's
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The catalog name the copy of the serving file is attached under.
+# The catalog name the previous publish's file is attached under.
 TARGET = "serving_build"
 
 # A mart whose differing rows (deleted plus inserted) exceed this share of its rows is rewritten
