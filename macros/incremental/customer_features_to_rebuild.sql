@@ -2,8 +2,9 @@
     The rules of customer_features' incremental runs, each with one home here: the as-of
     grid and the warehouse clock (read by the spine, int_customer_as_of_dates_spined, and by
     the model's pre-hook), the two flags every row of an as-of date shares (read by the
-    churn label and web activity steps, and by the pre-hook), the customers whose inputs were
-    loaded after the model's marks, and what an incremental run builds (the spine's filter).
+    churn label and web activity steps, and by the pre-hook), and the customers whose inputs
+    were loaded after the model's marks. Whether a run is incremental, which the spine's
+    filter asks, is incremental_mart_relation's.
 -#}
 
 {#-
@@ -181,30 +182,4 @@
                 customer_versions.customer_id = stored_rows.customer_id
                 and customer_versions.city = stored_rows.city
         )
-{%- endmacro %}
-
-{#-
-    The relation of customer_features when this dbt invocation builds it incrementally (an
-    incremental model whose table exists, not a full refresh; never on Spark, where it is a
-    table), else none. For the spine, an ephemeral model inlined into customer_features:
-    is_incremental() and {{ this }} there are the spine's own, not the model's; and none in
-    a unit test, which gives the spine fixed rows.
--#}
-{% macro customer_features_rebuild_relation() -%}
-    {%- if not execute or target.type == 'spark' or model.resource_type == 'unit_test' -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- for node in graph.nodes.values()
-        if node.resource_type == 'model' and node.name == 'customer_features' -%}
-        {%- set full_refresh = node.config.full_refresh -%}
-        {%- if full_refresh is none -%}
-            {%- set full_refresh = flags.FULL_REFRESH -%}
-        {%- endif -%}
-        {%- if node.config.materialized != 'incremental' or full_refresh -%}
-            {{ return(none) }}
-        {%- endif -%}
-        {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
-        {{ return(relation if relation is not none and relation.type == 'table' else none) }}
-    {%- endfor -%}
-    {{ return(none) }}
 {%- endmacro %}

@@ -7,12 +7,34 @@
     are a test account's (stg_payments__charges.is_test_account), whatever became of the
     order. Declined attempts move no money: they are counted (failed_charge_count), never
     added; pending and failed refunds are neither.
+
+    Inlined into fct_payment_reconciliation alone. On an incremental run of that mart the
+    step reads only the orders it rebuilds (payment_orders_to_rebuild) and their charges
+    and refunds, so the day's cost follows the orders the day touched: every row depends on
+    its order, its customer, its charges and refunds alone. Test accounts' charges are all
+    kept: a refund is left out by its charge's billing details, whichever order that names.
 -#}
+{%- set mart = incremental_mart_relation('fct_payment_reconciliation') %}
+{#- What payment_orders_to_rebuild reads, declared for dbt's parse (it runs incremental only). -#}
+-- depends_on: {{ ref('stg_shop__order_items') }}, {{ ref('stg_shop__shipments') }}
+-- depends_on: {{ source('shop', 'customers') }}, {{ source('shop', 'hard_deletes') }}
+
 with
+
+{% if mart is not none %}
+orders_to_rebuild as (
+
+    {{ payment_orders_to_rebuild(mart) }}
+
+),
+{% endif %}
 
 stg_shop__orders as (
 
     select * from {{ ref('stg_shop__orders') }}
+    {%- if mart is not none %}
+        where order_id in (select orders_to_rebuild.order_id from orders_to_rebuild)
+    {%- endif %}
 
 ),
 
@@ -22,15 +44,24 @@ stg_shop__customers as (
 
 ),
 
+{# Every test account's charge is kept: see test_account_charges. #}
 stg_payments__charges as (
 
     select * from {{ ref('stg_payments__charges') }}
+    {%- if mart is not none %}
+        where
+            order_id in (select orders_to_rebuild.order_id from orders_to_rebuild)
+            or coalesce(is_test_account, false)
+    {%- endif %}
 
 ),
 
 stg_payments__refunds as (
 
     select * from {{ ref('stg_payments__refunds') }}
+    {%- if mart is not none %}
+        where order_id in (select orders_to_rebuild.order_id from orders_to_rebuild)
+    {%- endif %}
 
 ),
 
@@ -150,7 +181,8 @@ real_customer_orders as (
 {#
     Order ids the processor has and the shop has never had (orders purged by the shop's
     retention rule before the first load, or a checkout that never wrote its order), or
-    not any more in any form: staging keeps deleted orders, flagged.
+    not any more in any form: staging keeps deleted orders, flagged. On an incremental run
+    both sides hold the same orders to rebuild, so the shop's are the ones to compare with.
 #}
 unknown_orders as (
 

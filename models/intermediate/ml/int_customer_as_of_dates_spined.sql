@@ -51,7 +51,7 @@ customer_as_of_dates as (
 
 ),
 
-{%- set built = customer_features_rebuild_relation() %}
+{%- set built = incremental_mart_relation('customer_features') %}
 
 final as (
 

@@ -2,19 +2,22 @@
     One row per order of a real customer and per order id only the payment processor
     knows: what was due, charged, refunded and kept, and whether that is a mismatch finance
     must act on. "Past due" is judged on the warehouse clock, the time of the latest live
-    order in the warehouse, not on the wall clock: a rebuild on the same data gives the
-    same answer.
+    order of a real customer in the warehouse, not on the wall clock: a rebuild on the same
+    data gives the same answer.
 
-    Incremental on the order (delete+insert on order_id): a run recomputes every order
-    payment_orders_to_rebuild finds since the latest source_loaded_at here (the order or
-    its customer, a charge or a refund loaded after the mark), whose rows the pre-hook
-    deletes first (an order that left, a test account's, is not inserted again), plus
-    every order still open on the clock: due, not charged at all (amount_due > 0 and
-    charged_amount = 0). Why that equals a full refresh with the same clock: the clock
-    (recomputed on every run, over all orders) decides is_payment_overdue, which only
-    picks between unpaid_past_due and no mismatch for such open orders; every other row
-    depends on its order, its customer, its charges and refunds alone, and any change to
-    those reloads a row after the mark. A table on Spark (no DELETE).
+    Incremental on the order (delete+insert on order_id): a run recomputes the orders
+    payment_orders_to_rebuild finds, the one home of that rule: every order loaded since
+    the latest source_loaded_at here (the order or its customer, a charge or a refund loaded
+    after the mark), whose rows the pre-hook deletes first (an order that left, a test
+    account's, is not inserted again), plus every order still open on the clock: due, not
+    charged at all (amount_due > 0 and charged_amount = 0). int_orders_joined_to_payments
+    holds only those orders on such a run (it asks incremental_mart_relation), so the run
+    reads the day's orders and their payments, not every order's. Why that equals a full
+    refresh with the same clock: the clock (recomputed on every run, over the rebuilt rows
+    and the rows kept here) decides is_payment_overdue, which only picks between
+    unpaid_past_due and no mismatch for such open orders; every other row depends on its
+    order, its customer, its charges and refunds alone, and any change to those reloads a
+    row after the mark. A table on Spark (no DELETE).
 -#}
 {{
     config(
@@ -24,7 +27,7 @@
         on_schema_change='fail',
         pre_hook=(
             "{% if is_incremental() %}delete from {{ this }} where order_id in ("
-            ~ "{{ payment_orders_to_rebuild(high_water_mark('source_loaded_at')) }}){% endif %}"
+            ~ "{{ payment_orders_to_rebuild(this, open_orders=false) }}){% endif %}"
         ),
     )
 }}
@@ -42,28 +45,35 @@ int_orders_joined_to_payments as (
 
 ),
 
+{#
+    The latest live order of a real customer. On an incremental run the step holds only the
+    orders rebuilt; every other order's row here is as a rebuild would make it (nothing it is
+    built from was loaded since the mark, and the pre-hook deleted the rows of those that
+    were), so the clock reads those rows too, not every order's payments again.
+#}
 warehouse_clock as (
 
-    select max(ordered_at) as as_of_at
-    from int_orders_joined_to_payments
-    where is_order_in_shop and not is_order_deleted
+    select max(clock_orders.ordered_at) as as_of_at
+    from (
+        select
+            ordered_at,
+            is_order_in_shop,
+            is_order_deleted
+        from int_orders_joined_to_payments
+        {%- if is_incremental() %}
+
+            union all
+
+            select
+                built.ordered_at,
+                built.is_order_in_shop,
+                built.is_order_deleted
+            from {{ this }} as built
+        {%- endif %}
+    ) as clock_orders
+    where clock_orders.is_order_in_shop and not clock_orders.is_order_deleted
 
 ),
-
-{% if is_incremental() %}
-{# Orders to recompute: see the header. The open ones are read after the pre-hook's delete. #}
-orders_to_rebuild as (
-
-    {{ payment_orders_to_rebuild(high_water_mark('source_loaded_at')) }}
-
-    union
-
-    select built.order_id
-    from {{ this }} as built
-    where built.amount_due > 0 and built.charged_amount = 0
-
-),
-{% endif %}
 
 orders_on_the_clock as (
 
@@ -80,12 +90,6 @@ orders_on_the_clock as (
 
     from int_orders_joined_to_payments
     cross join warehouse_clock
-    {% if is_incremental() %}
-        where
-            int_orders_joined_to_payments.order_id in (
-                select orders_to_rebuild.order_id from orders_to_rebuild
-            )
-    {% endif %}
 
 ),
 
