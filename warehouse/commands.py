@@ -98,8 +98,14 @@ def cmd_ingest(args: argparse.Namespace, paths: Paths) -> None:
     failed: dict[str, str] = {}
 
     def starting(batch: tuple[str, ...]) -> None:
-        at_once = f" at once ({len(batch)} sources)" if len(batch) > 1 else ""
-        report.starting(f"ingest {', '.join(batch)}{suffix}{at_once}")
+        for source in batch:  # each its own step line, as when they load one after another
+            report.starting(f"ingest {source}{suffix}")
+        if len(batch) > 1:
+            print(
+                f"    {', '.join(batch)}: loading at the same time; each one's line follows"
+                " when it finishes",
+                flush=True,
+            )
 
     sources = args.sources or list(SOURCES)
     for outcome in load_all(sources, paths, target, starting):
