@@ -12,7 +12,7 @@ from demo.api.server import DEMO_TOKEN, Behaviour, running
 from warehouse.cli import main
 from warehouse.errors import WarehouseError
 from warehouse.paths import Paths
-from warehouse.sources import AT_ONCE, load_order, sources_at_once
+from warehouse.sources import AT_ONCE, _database_open, load_order, sources_at_once
 
 # The raw tables of each API source, named as the demo API's tables.
 TABLES = {
@@ -116,3 +116,33 @@ def test_the_api_sources_load_together_unless_configured_one_at_a_time(
         monkeypatch.setenv("WAREHOUSE__SOURCES_AT_ONCE", wrong)
         with pytest.raises(WarehouseError, match="sources_at_once is '?" + wrong):
             sources_at_once()
+
+
+def test_threads_connect_to_a_new_warehouse_file_without_a_conflict(tmp_path) -> None:
+    # Threads opening a file with no DuckDB instance yet in the process can collide ("Unique
+    # file handle conflict"); load_all keeps the file open around them. 60 new files, three
+    # threads each opening and closing it at once: without the guard a few collide.
+    import threading
+
+    errors: list[str] = []
+
+    def connect(path: str, ready: threading.Barrier) -> None:
+        ready.wait()
+        try:
+            for _ in range(3):
+                duckdb.connect(path).close()
+        except duckdb.Error as exc:
+            errors.append(str(exc))
+
+    for number in range(60):
+        paths = Paths(tmp_path / f"home{number}").ensure()
+        with _database_open(paths, "duckdb"):
+            ready = threading.Barrier(3)
+            threads = [
+                threading.Thread(target=connect, args=(str(paths.duckdb), ready)) for _ in range(3)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    assert errors == []

@@ -172,7 +172,7 @@ def load_all(
         if len(batch) == 1:
             yield _load_one(batch[0], paths, target)
             continue
-        with signals.intercepted_signals():
+        with _database_open(paths, target), signals.intercepted_signals():
             pool = ThreadPoolExecutor(min(at_once, len(batch)), thread_name_prefix="ingest")
             try:
                 futures = [pool.submit(_load_one, source, paths, target) for source in batch]
@@ -184,6 +184,26 @@ def load_all(
                 pool.shutdown(wait=True, cancel_futures=True)
             if signals.was_signal_received():
                 raise KeyboardInterrupt
+
+
+@contextmanager
+def _database_open(paths: Paths, target: str) -> Iterator[None]:
+    """Keep the warehouse's DuckDB file open in this process while pipelines in threads connect.
+
+    A process's connections to one file share one DuckDB database instance, but two threads
+    opening the file at the same moment with no instance yet may both create one, and the
+    second fails ("Unique file handle conflict ... already attached"; DuckDB 1.5, seen on a
+    first load). Opened here first, the instance exists before the threads connect and until
+    they are done. It is opened as dlt opens it: no configuration at connect (dlt applies its
+    settings with SET GLOBAL), which a second connection of the process must match.
+    """
+    if target != "duckdb":
+        yield
+        return
+    import duckdb
+
+    with duckdb.connect(str(paths.duckdb)):
+        yield
 
 
 def load_order(sources: Sequence[str], at_once: int) -> list[tuple[str, ...]]:
