@@ -9,12 +9,16 @@ import functools
 import shutil
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from . import report
 from .errors import WarehouseError, is_user_error, reason
 from .paths import Paths
-from .sources import SOURCES, destination
+from .sources import SOURCES, destination, load_all
 from .writer_lock import writer_lock
+
+if TYPE_CHECKING:
+    from ingestion.runner import IngestReport
 
 
 class IngestError(WarehouseError):
@@ -88,22 +92,36 @@ def cmd_ingest(args: argparse.Namespace, paths: Paths) -> None:
     target = destination(getattr(args, "destination", None))
     suffix = "" if target == "duckdb" else f" into the {target}"
     # One source failing (an API down, the shop's schema drifting) must not keep the others'
-    # data out: each source loads on its own, then the failures stop the command (and so the
-    # build and publish of `run`), leaving the marts and the serving file as they were.
+    # data out: each source loads on its own (the API sources at the same time), then the
+    # failures stop the command (and so the build and publish of `run`), leaving the marts
+    # and the serving file as they were.
     failed: dict[str, str] = {}
-    for source in args.sources or SOURCES:
-        try:
-            report.step(
-                f"ingest {source}{suffix}", lambda source=source: _ingest(source, paths, target)
+
+    def starting(batch: tuple[str, ...]) -> None:
+        for source in batch:  # each its own step line, as when they load one after another
+            report.starting(f"ingest {source}{suffix}")
+        if len(batch) > 1:
+            print(
+                f"    {', '.join(batch)}: loading at the same time; each one's line follows"
+                " when it finishes",
+                flush=True,
             )
-        except Exception as exc:
-            if args.verbose or not is_user_error(exc):
-                raise
-            why = reason(exc)
-            failed[source] = why if why.startswith(source) else f"{source}: {why}"
-            print(f"    ingest {source}{suffix}: FAILED", flush=True)
+
+    sources = args.sources or list(SOURCES)
+    for outcome in load_all(sources, paths, target, starting):
+        source, exc = outcome.source, outcome.error
+        if exc is None and outcome.report is not None:
+            report.finished(f"ingest {source}{suffix}", _described(outcome.report), outcome.seconds)
+            continue
+        if args.verbose or not is_user_error(exc):
+            raise exc
+        why = reason(exc)
+        failed[source] = why if why.startswith(source) else f"{source}: {why}"
+        print(f"    ingest {source}{suffix}: FAILED", flush=True)
     if failed:
-        loaded = [source for source in args.sources or SOURCES if source not in failed]
+        # Named in the order asked for, whichever of those loading at once failed first.
+        failed = {source: failed[source] for source in sources if source in failed}
+        loaded = [source for source in sources if source not in failed]
         others = f"; loaded: {', '.join(loaded)}" if loaded else ""
         raise IngestError(
             " | ".join(why.rstrip(".") + "." for why in failed.values())
@@ -252,9 +270,6 @@ def _generate(dsn: str, paths: Paths, scale: float, seed: int) -> str:
     return f"scale {scale}, seed {seed}; " + report.counts(summary.counts) + "; warehouse reset"
 
 
-def _ingest(source: str, paths: Paths, target: str = "duckdb") -> str:
-    from .sources import load
-
-    outcome = load(source, paths, target)
+def _described(outcome: IngestReport) -> str:
     reconciled = f"; {report.counts(outcome.reconciled)}" if outcome.reconciled else ""
     return report.counts(outcome.rows) + f" ({outcome.total:,} rows)" + reconciled

@@ -17,11 +17,20 @@ if TYPE_CHECKING:
 
 def step(name: str, action: Callable[[], str | None]) -> None:
     """Run one step, printing its name, what it did and how long it took."""
-    print(f"==> {name}", flush=True)
+    starting(name)
     started = time.perf_counter()
     outcome = action()
-    elapsed = time.perf_counter() - started
-    print(f"    {name}: {outcome + ' ' if outcome else ''}in {elapsed:.1f} s", flush=True)
+    finished(name, outcome, time.perf_counter() - started)
+
+
+def starting(name: str) -> None:
+    """The line that opens a step (or several run at once)."""
+    print(f"==> {name}", flush=True)
+
+
+def finished(name: str, outcome: str | None, seconds: float) -> None:
+    """The line that closes a step: what it did and how long it took."""
+    print(f"    {name}: {outcome + ' ' if outcome else ''}in {seconds:.1f} s", flush=True)
 
 
 def counts(rows: dict[str, int]) -> str:

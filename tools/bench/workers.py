@@ -163,15 +163,16 @@ def work_clickstream_read_json(folder: Path, paths: Paths) -> dict[str, Any]:
 
 
 def work_api_dlt(folder: Path, paths: Paths) -> dict[str, Any]:
-    from ingestion.runner import pipeline_for, run
-    from warehouse.sources import SOURCES
+    """The API sources loaded as `warehouse ingest` loads them (at the same time), into the
+    scratch folder as a home: its warehouse.duckdb and dlt/ folder."""
+    from warehouse.sources import load_all
 
     started = time.perf_counter()
     rows = 0
-    for source in API_SOURCES:
-        with SOURCES[source](paths) as dlt_source:
-            pipeline = pipeline_for(source, folder / "warehouse.duckdb", folder / "dlt")
-            rows += run(pipeline, dlt_source).total
+    for outcome in load_all(API_SOURCES, Paths(folder)):
+        if outcome.error is not None:
+            raise outcome.error
+        rows += outcome.report.total if outcome.report else 0
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
 
