@@ -160,13 +160,9 @@ def test_readers_see_a_complete_build_while_the_next_one_runs(
     written = re.search(r"([\d,]+) rows deleted, ([\d,]+) inserted", run.stdout)
     assert written, run.stdout[-3000:]
     assert all(int(count.replace(",", "")) > 0 for count in written.groups())
-    full = tmp_path / "full"
-    (full / "target").mkdir(parents=True)
-    shutil.copy(built_demo_home / "warehouse.duckdb", full / "warehouse.duckdb")
-    for name in ("manifest.json", "semantic_manifest.json"):
-        shutil.copy(built_demo_home / "target" / name, full / "target" / name)
-    publish(Paths(full), full=True)
-    assert serving_fingerprints(full / "serving.duckdb") == serving_fingerprints(serving)
+    full = copied_home(built_demo_home, tmp_path / "full", serving=False)
+    publish(full, full=True)
+    assert serving_fingerprints(full.serving) == serving_fingerprints(serving)
 
 
 @pytest.mark.slow
@@ -209,6 +205,17 @@ def serving_fingerprints(serving: Path) -> dict[str, tuple]:
         }
 
 
+def copied_home(built: Path, home: Path, serving: bool = True) -> Paths:
+    """A home of its own with the built demo's warehouse, its dbt manifests and (``serving``)
+    its serving file."""
+    (home / "target").mkdir(parents=True)
+    for name in ("warehouse.duckdb", "serving.duckdb") if serving else ("warehouse.duckdb",):
+        shutil.copy(built / name, home / name)
+    for name in ("manifest.json", "semantic_manifest.json"):
+        shutil.copy(built / "target" / name, home / "target" / name)
+    return Paths(home)
+
+
 @pytest.mark.slow
 def test_incremental_publish_writes_only_the_rows_that_changed(
     built_demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -222,13 +229,8 @@ def test_incremental_publish_writes_only_the_rows_that_changed(
     from warehouse.serving import PublishError, publish
     from warehouse.serving_previous import SPARE_NAME
 
-    home = tmp_path / "home"
-    (home / "target").mkdir(parents=True)
-    for name in ("warehouse.duckdb", "serving.duckdb"):
-        shutil.copy(built_demo_home / name, home / name)
-    for name in ("manifest.json", "semantic_manifest.json"):
-        shutil.copy(built_demo_home / "target" / name, home / "target" / name)
-    paths = Paths(home)
+    paths = copied_home(built_demo_home, tmp_path / "home")
+    home = paths.home
     marts = {f"{schema}.{table}" for schema, table in mart_relations(paths)}
     # The shared home's warehouse may be ahead of its serving file (a failed build elsewhere in
     # this suite rebuilt some marts and published nothing): publish once to bring them level.
@@ -357,13 +359,8 @@ def test_publish_writes_into_the_file_it_replaced_only_when_nobody_reads_it(
     from warehouse.serving import publish
     from warehouse.serving_previous import SPARE_NAME
 
-    home = tmp_path / "home"
-    (home / "target").mkdir(parents=True)
-    for name in ("warehouse.duckdb", "serving.duckdb"):
-        shutil.copy(built_demo_home / name, home / name)
-    for name in ("manifest.json", "semantic_manifest.json"):
-        shutil.copy(built_demo_home / "target" / name, home / "target" / name)
-    paths = Paths(home)
+    paths = copied_home(built_demo_home, tmp_path / "home")
+    home = paths.home
     spare = home / SPARE_NAME
 
     def inode(path: Path) -> int:
