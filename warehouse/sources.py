@@ -196,14 +196,26 @@ def _database_open(paths: Paths, target: str) -> Iterator[None]:
     first load). Opened here first, the instance exists before the threads connect and until
     they are done. It is opened as dlt opens it: no configuration at connect (dlt applies its
     settings with SET GLOBAL), which a second connection of the process must match.
+
+    Opening creates the file. When it did not exist and every pipeline failed before writing
+    a table (a new home with a wrong setting), the empty file is removed again: a failed first
+    run leaves no warehouse behind, as a source that fails alone leaves none.
     """
     if target != "duckdb":
         yield
         return
     import duckdb
 
-    with duckdb.connect(str(paths.duckdb)):
-        yield
+    new = not paths.duckdb.exists()
+    empty = False
+    with duckdb.connect(str(paths.duckdb)) as conn:
+        try:
+            yield
+        finally:
+            empty = new and not conn.execute("select 1 from duckdb_tables() limit 1").fetchone()
+    if empty:
+        for path in (paths.duckdb, paths.duckdb.with_name(paths.duckdb.name + ".wal")):
+            path.unlink(missing_ok=True)
 
 
 def load_order(sources: Sequence[str], at_once: int) -> list[tuple[str, ...]]:
