@@ -46,19 +46,13 @@ stg_clickstream__events as (
 
 ),
 
-{# An event without a parsable time has no place in a session (staging's not_null warns). #}
-timed_events as (
-
-    select * from stg_clickstream__events
-    where event_at is not null
-
-),
-
 {% if is_incremental() %}
 {#
     The device's events that make this run rebuild it: loaded after the latest load built
     (late events, however old; a redelivery whose later copy staging now takes), or at or
-    after the lookback's start. rebuild_from is the earliest of them.
+    after the lookback's start. rebuild_from is the earliest of them. (An event without a
+    parsable time has no place in a session; staging's not_null warns.) The ref, not the
+    import CTE: DuckDB materializes a CTE read twice, every event ever loaded.
 #}
 rebuild_points as (
 
@@ -66,49 +60,92 @@ rebuild_points as (
         anonymous_id,
         min(event_at) as rebuild_from
 
-    from timed_events
-    where
-        loaded_at > (select max(events_loaded_at) from {{ this }})
-        or event_at >= {{
+    from (
+        {#- Two scans, not one with an `or`: each filter alone skips the row groups it
+            excludes (an `or` of two columns reads every row). -#}
+        select
+            anonymous_id,
+            event_at
+        from {{ ref('stg_clickstream__events') }}
+        where loaded_at > (select max(events_loaded_at) from {{ this }})
+
+        union all
+
+        select
+            anonymous_id,
+            event_at
+        from {{ ref('stg_clickstream__events') }}
+        where event_at >= {{
             incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
         }}
+    ) as rebuilding_events
+    where event_at is not null
     group by anonymous_id
 
 ),
 
 {#
-    The device's stored sessions no event at or after rebuild_from can reach: they ended
-    more than session_timeout_minutes before it, so such an event can neither join nor bridge
-    them. They are the first sessions of the device (sessions do not overlap), and stay as
-    built: their rows are inserted again, unchanged.
+    The device's stored sessions, and whether an event at or after rebuild_from can reach
+    them: a session that ended more than session_timeout_minutes before it can neither be
+    joined nor bridged by such an event, so it is stable. Stable sessions are the first
+    sessions of the device (sessions do not overlap), and stay as built: their rows are
+    inserted again, unchanged.
 #}
-stable_sessions as (
+built_sessions as (
 
-    select built.*
+    select
+        built.*,
+        built.session_ended_at < {{ dbt.dateadd(
+            'minute', -1 * var('session_timeout_minutes'), 'rebuild_points.rebuild_from'
+        ) }} as is_stable
+
     from {{ this }} as built
     inner join rebuild_points
         on built.anonymous_id = rebuild_points.anonymous_id
-    where
-        built.session_ended_at < {{ dbt.dateadd(
-            'minute', -1 * var('session_timeout_minutes'), 'rebuild_points.rebuild_from'
-        ) }}
+
+),
+
+stable_sessions as (
+
+    select * from built_sessions
+    where is_stable
 
 ),
 
 {#
     Each device to rebuild, with the end of its last stable session (NULL: none, the device
-    is rebuilt whole) and how many stable sessions it has (the rebuilt ones number on).
+    is rebuilt whole), how many stable sessions it has (the rebuilt ones number on), and the
+    earliest event time to read for it (read_from): its events after the last stable session
+    are those of its other stored sessions, the first of which starts at the earliest
+    unstable start, and its new events, at or after rebuild_from. Every event is in a stored
+    session or new, so read_from loses none; its minimum over the devices bounds the scan of
+    the events below to the recent ones (a filter on event_at the table's row groups answer),
+    instead of every event ever loaded.
 #}
 devices_to_build as (
 
     select
         rebuild_points.anonymous_id,
-        max(stable_sessions.session_ended_at) as stable_ended_at,
-        count(stable_sessions.session_id) as stable_session_count
+        max(case when built_sessions.is_stable then built_sessions.session_ended_at end)
+            as stable_ended_at,
+        count(case when built_sessions.is_stable then built_sessions.session_id end)
+            as stable_session_count,
+        least(
+            min(rebuild_points.rebuild_from),
+            coalesce(
+                min(
+                    case
+                        when not built_sessions.is_stable
+                            then built_sessions.session_started_at
+                    end
+                ),
+                min(rebuild_points.rebuild_from)
+            )
+        ) as read_from
 
     from rebuild_points
-    left join stable_sessions
-        on rebuild_points.anonymous_id = stable_sessions.anonymous_id
+    left join built_sessions
+        on rebuild_points.anonymous_id = built_sessions.anonymous_id
     group by rebuild_points.anonymous_id
 
 ),
@@ -122,17 +159,24 @@ devices_to_build as (
 device_events as (
 
     select
-        timed_events.*,
+        stg_clickstream__events.*,
         {{ 'devices_to_build.stable_session_count' if is_incremental() else '0' }}
             as stable_session_count
 
-    from timed_events
+    from stg_clickstream__events
     {% if is_incremental() %}
         inner join devices_to_build
-            on timed_events.anonymous_id = devices_to_build.anonymous_id
-        where
+            on stg_clickstream__events.anonymous_id = devices_to_build.anonymous_id
+    {% endif %}
+    where
+        stg_clickstream__events.event_at is not null
+    {% if is_incremental() %}
+        and stg_clickstream__events.event_at
+        >= (select min(devices_to_build.read_from) from devices_to_build)
+        and (
             devices_to_build.stable_ended_at is null
-            or timed_events.event_at > devices_to_build.stable_ended_at
+            or stg_clickstream__events.event_at > devices_to_build.stable_ended_at
+        )
     {% endif %}
 
 ),

@@ -3,11 +3,13 @@
     identity stitching (int_sessions_stitched). Sessions of staff test accounts (a customer
     that is not in dim_customers) are left out, as their orders are.
 
-    Incremental on the session, written device by device: a run rebuilds every session not
-    here as it is now (a new session_id, event_count, events_loaded_at, device_session_number
-    or customer_id: int_events_sessionized rebuilt it for a late event, or an event's first
-    delivery is now a later-loaded copy, or a first login re-stitched the device's anonymous
-    sessions to another customer), and every session ending at most var
+    Incremental on the session, written device by device: a run compares the sessions of
+    the devices whose sessions can have changed (devices_to_compare), and rebuilds every
+    session not here as it is now (a new session_id, event_count, events_loaded_at,
+    device_session_number or customer_id: int_events_sessionized rebuilt it for a late
+    event, or an event's first delivery is now a later-loaded copy, or a first login
+    re-stitched the device's anonymous sessions to another customer), and every session
+    ending at most var
     clickstream_lookback_hours before the latest session end already here. delete+insert on
     anonymous_id replaces all the sessions of those devices: the rebuilt ones, and the ones
     here as they are now, inserted again unchanged; a session that no longer exists (joined
@@ -42,11 +44,58 @@
     'session_started_at', 'session_ended_at', 'session_date', 'events_loaded_at',
 ] %}
 
+{#- What the devices to compare read, declared for dbt's parse (it runs incremental only). -#}
+-- depends_on: {{ ref('int_events_sessionized') }}
+
 with
+
+{% if is_incremental() %}
+{#
+    The devices whose sessions this run compares, a day's devices and not the history's:
+    stitching is per device (its first login), so a device whose sessions in
+    int_events_sessionized are as they were has the same stitched sessions. A changed
+    session has an event loaded after the latest load here (events_loaded_at: a new event,
+    a late one that joins or renumbers sessions, a redelivery staging now takes); the
+    devices with one are compared, with those of the sessions ending within the lookback
+    (rebuilt anyway, below) and those of customers back in dim_customers: a customer who was
+    a test account has no session here (the pre-hook removed them), and their devices'
+    sessions are theirs again.
+#}
+returning_customers as (
+
+    select distinct sessionized.logged_in_customer_id as customer_id
+    from {{ ref('int_events_sessionized') }} as sessionized
+    inner join {{ ref('dim_customers') }} as live
+        on sessionized.logged_in_customer_id = live.customer_id
+    where live.customer_id not in (
+        select built.customer_id from {{ this }} as built
+        where built.customer_id is not null
+    )
+
+),
+
+devices_to_compare as (
+
+    select distinct sessionized.anonymous_id
+    from {{ ref('int_events_sessionized') }} as sessionized
+    where
+        sessionized.events_loaded_at > (select max(built.events_loaded_at) from {{ this }} as built)
+        or sessionized.session_ended_at >= {{
+            incremental_lookback_start('session_ended_at', var('clickstream_lookback_hours'))
+        }}
+        or sessionized.logged_in_customer_id in (
+            select returning_customers.customer_id from returning_customers
+        )
+
+),
+{% endif %}
 
 int_sessions_stitched as (
 
     select * from {{ ref('int_sessions_stitched') }}
+    {% if is_incremental() %}
+        where anonymous_id in (select devices_to_compare.anonymous_id from devices_to_compare)
+    {% endif %}
 
 ),
 
