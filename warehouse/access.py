@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from .errors import WarehouseError
+from .paths import wal_of
 
 if TYPE_CHECKING:
     import duckdb
@@ -189,7 +190,7 @@ def secure_home(paths: Paths) -> None:
     analysts = _group("analysts_group")
     for path in (
         paths.duckdb,
-        paths.duckdb.with_name(paths.duckdb.name + ".wal"),
+        wal_of(paths.duckdb),
         paths.governance,
         paths.pipelines,
         paths.lake,

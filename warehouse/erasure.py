@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WarehouseError
-from .paths import Paths
+from .paths import Paths, wal_of
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +295,7 @@ def _compact(database: Path) -> None:
             conn.execute(f"attach '{str(temporary).replace(chr(39), chr(39) * 2)}' as compacted")
             conn.execute(f'copy from database "{catalog}" to compacted')
             conn.execute("detach compacted")
-        if database.with_name(database.name + ".wal").exists():
+        if wal_of(database).exists():
             raise ErasureError(f"{database} still has a write-ahead log: is a build running?")
         with temporary.open("rb") as written:
             os.fsync(written.fileno())
@@ -303,7 +303,7 @@ def _compact(database: Path) -> None:
         os.replace(temporary, database)
     finally:
         temporary.unlink(missing_ok=True)
-        temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)
+        wal_of(temporary).unlink(missing_ok=True)
 
 
 def _erase_crm(paths: Paths, customer_id: int) -> int | None:

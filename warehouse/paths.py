@@ -10,6 +10,11 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_HOME = PROJECT_DIR / "var"
 
 
+def wal_of(database: Path) -> Path:
+    """DuckDB's write-ahead log of ``database``: the file beside it, with ``.wal`` appended."""
+    return database.with_name(database.name + ".wal")
+
+
 @dataclass(frozen=True)
 class Paths:
     """The files of one warehouse instance (the demo's, the test suite's, yours)."""

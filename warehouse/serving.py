@@ -37,7 +37,7 @@ from typing import Any
 
 from .access import secure_serving
 from .errors import WarehouseError
-from .paths import Paths
+from .paths import Paths, wal_of
 from .serving_previous import SPARE_NAME, keep_spare, previous_file
 from .serving_rows import TARGET, MartWrite, rewrite, sync
 
@@ -118,7 +118,7 @@ def publish(
         os.replace(temporary, paths.serving)
         log.info("publish: synced and moved into place in %.2f s", time.perf_counter() - step)
     finally:
-        for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
+        for leftover in (temporary, wal_of(temporary)):
             leftover.unlink(missing_ok=True)
     report = PublishReport(
         path=paths.serving,

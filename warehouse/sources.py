@@ -17,7 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from .errors import WarehouseError
-from .paths import Paths
+from .paths import Paths, wal_of
 
 if TYPE_CHECKING:
     import dlt
@@ -214,7 +214,7 @@ def _database_open(paths: Paths, target: str) -> Iterator[None]:
         finally:
             empty = new and not conn.execute("select 1 from duckdb_tables() limit 1").fetchone()
     if empty:
-        for path in (paths.duckdb, paths.duckdb.with_name(paths.duckdb.name + ".wal")):
+        for path in (paths.duckdb, wal_of(paths.duckdb)):
             path.unlink(missing_ok=True)
 
 

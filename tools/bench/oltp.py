@@ -36,6 +36,11 @@ APP_THREADS = 4
 APP_RATE = 50
 # How long the idle phase measures (the others last as long as their extraction).
 IDLE_SECONDS = 15.0
+# When the app's changes happened: the simulated shop's clock, not the wall clock. The
+# simulation runs weeks behind the wall clock; a row stamped now() would have an updated_at
+# ahead of the next simulated day's changes to it, which then would not move it (the
+# customers' snapshot would miss them, and its test fails the next build of the bench home).
+STAMP = "greatest(updated_at, (select clock.now from demo_meta.clock as clock))"
 
 
 class ShopApp:
@@ -86,11 +91,11 @@ class ShopApp:
                 with conn.transaction():
                     order = rng.randint(*self.orders)
                     conn.execute(
-                        "update shop.orders set updated_at = now() where id = %s", (order,)
+                        f"update shop.orders set updated_at = {STAMP} where id = %s", (order,)
                     )
                     customer = rng.randint(*self.customers)
                     conn.execute(
-                        "update shop.customers set phone = %s, updated_at = now() where id = %s",
+                        f"update shop.customers set phone = %s, updated_at = {STAMP} where id = %s",
                         (f"+1-555-{rng.randint(0, 9999):04d}", customer),
                     )
                 elapsed = time.perf_counter() - started
