@@ -74,6 +74,8 @@ returning_customers as (
 
 ),
 
+{#- The latest load here as a subquery, not high_water_mark(): the unit tests give this
+    table as a fixture (input: this), which a query made at compile time would not read. -#}
 devices_to_compare as (
 
     select distinct sessionized.anonymous_id
