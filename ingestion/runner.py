@@ -21,6 +21,9 @@ from .lake import is_lake
 DESTINATIONS = ("duckdb", "lake")
 # The lake's table format: Delta (transaction log in <table>/_delta_log/, parquet data files).
 LAKE_TABLE_FORMAT = "delta"
+# A table hint naming the columns that identify a row of an appended table (a list): a load
+# resumed after a kill keeps one row per key (see _drop_restaged_duplicates).
+ROW_KEY_HINT = "x-row-key"
 
 log = logging.getLogger(__name__)
 
@@ -122,31 +125,43 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     pipeline.normalize()
     info = pipeline.load()
     info.raise_on_failed_jobs()
-    _drop_restaged_duplicates(pipeline)
+    _drop_restaged_duplicates(pipeline, info.loads_ids)
     return list(info.loads_ids)
 
 
-def _drop_restaged_duplicates(pipeline: dlt.Pipeline) -> None:
-    """Keep one row per key in each merged table whose staged rows are declared deduplicated
-    (the shop's: each batch holds a key once, so the merge skips its window over them).
+def _drop_restaged_duplicates(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> None:
+    """Keep one row per key in the tables a resumed package may have loaded twice.
 
-    A resumed package re-runs the copy jobs the kill interrupted, and one killed after its
-    copy committed, before dlt recorded it, stages the same file twice; the merge then
-    inserts both copies. They are the same row, so any one of them is kept.
+    A resumed package re-runs the jobs the kill interrupted, and one killed after its insert
+    committed, before dlt recorded it, loads the same file twice. The two copies are the same
+    rows, so any one of them is kept. Two kinds of table say what a row's key is:
+
+    - a merged table whose staged rows are declared deduplicated (the shop's: each batch holds
+      a key once, so the merge skips its window over them): one row per primary key;
+    - an appended table with a ``ROW_KEY_HINT`` (the clickstream's: a line of a file is loaded
+      once): one row per key among the rows of the resumed loads, the only ones a re-run
+      job can have doubled, so the check reads the new rows, not the history.
     """
     if is_lake(pipeline):
         return  # Delta's MERGE (upsert) on the key keeps one row per key by itself
+    loads = ", ".join(f"'{load_id}'" for load_id in load_ids)
     with pipeline.sql_client() as client:
         for table in pipeline.default_schema.data_tables():
             name = table["name"]
-            keys = [c for c, column in table["columns"].items() if column.get("primary_key")]
-            if not keys or not table.get("x-stage-data-deduplicated"):
+            if table.get("x-stage-data-deduplicated"):
+                keys = [c for c, column in table["columns"].items() if column.get("primary_key")]
+                rows = ""
+            elif table.get(ROW_KEY_HINT) and loads:
+                keys, rows = table[ROW_KEY_HINT], f" where _dlt_load_id in ({loads})"
+            else:
+                continue
+            if not keys:
                 continue
             qualified = client.make_qualified_table_name(name)
             key_list = ", ".join(client.escape_column_name(key) for key in keys)
             removed = client.execute_sql(
                 f"delete from {qualified} where rowid in (select rowid from (select rowid,"
-                f" row_number() over (partition by {key_list}) as copy from {qualified})"
+                f" row_number() over (partition by {key_list}) as copy from {qualified}{rows})"
                 " where copy > 1)"
             )
             count = removed[0][0] if removed else 0

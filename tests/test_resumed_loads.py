@@ -1,10 +1,15 @@
-"""A resumed load package keeps one row per key in tables whose staged rows skip the merge's
-deduplication (the shop's): a copy job killed after it committed, before dlt recorded it,
-runs again on resume and stages its file twice."""
+"""A resumed load package keeps one row per key: a job killed after its insert committed,
+before dlt recorded it, runs again on resume and loads its file twice. The shop's merged
+tables (whose staged rows skip the merge's deduplication) and the clickstream's appended
+tables (one row per line of a file) keep one copy."""
 
 from __future__ import annotations
 
+import gzip
 import logging
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import dlt
@@ -12,7 +17,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from ingestion.runner import _drop_restaged_duplicates
+from ingestion.clickstream import clickstream, reconcile
+from ingestion.runner import _drop_restaged_duplicates, pipeline_for, run
+from warehouse.paths import PROJECT_DIR
 
 
 def test_a_twice_staged_batch_leaves_one_row_per_key(
@@ -33,8 +40,64 @@ def test_a_twice_staged_batch_leaves_one_row_per_key(
     with duckdb.connect(str(database)) as conn:
         conn.execute("insert into raw_test.orders select * from raw_test.orders where id < 3")
     with caplog.at_level(logging.WARNING):
-        _drop_restaged_duplicates(pipeline)
+        _drop_restaged_duplicates(pipeline, [])
     with duckdb.connect(str(database)) as conn:
         kept = conn.execute("select id, status from raw_test.orders order by id").fetchall()
     assert kept == [(1, "new"), (2, "paid"), (3, "shipped")]
     assert "orders: removed 2 row(s) the resumed load staged twice" in caplog.text
+
+
+# Runs the clickstream pipeline and kills it (SIGKILL) the moment a job of the named table has
+# committed its rows, before dlt records that the job is done: the narrowest window a kill can
+# hit, where the resumed package runs the job again.
+KILLED_AFTER_COMMIT = """
+import os, signal, sys
+from dlt.common.storages.load_package import PackageStorage
+from ingestion.clickstream import clickstream
+from ingestion.runner import pipeline_for, run
+
+database, pipelines, bucket, table = sys.argv[1:5]
+record = PackageStorage.save_pending_transition
+
+def killed_before_recording(self, load_id, file_name, *args, **kwargs):
+    if file_name.startswith(table + "."):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return record(self, load_id, file_name, *args, **kwargs)
+
+PackageStorage.save_pending_transition = killed_before_recording
+run(pipeline_for("clickstream", database, pipelines), clickstream(bucket_url=bucket))
+"""
+
+
+@pytest.mark.parametrize("table", ["events", "quarantine", "files"])
+def test_a_clickstream_job_killed_after_its_commit_loads_each_line_once(
+    tmp_path: Path, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    bucket, database, pipelines = tmp_path / "logs", tmp_path / "w.duckdb", tmp_path / "dlt"
+    event = '{"event_id": "e%d", "event": "page_view", "timestamp": "2026-10-20T09:00:00Z"}'
+    lines = [event % n for n in range(1, 4)] + ["{not json", "[1, 2]"]
+    (bucket / "2026/10/20").mkdir(parents=True)
+    (bucket / "2026/10/20/events-2026102009.jsonl.gz").write_bytes(
+        gzip.compress("\n".join(lines).encode() + b"\n")
+    )
+    argv = [sys.executable, "-c", KILLED_AFTER_COMMIT, database, pipelines, bucket, table]
+    killed = subprocess.run(list(map(str, argv)), cwd=PROJECT_DIR, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+
+    pipeline = pipeline_for("clickstream", database, pipelines)
+    with caplog.at_level(logging.WARNING):
+        report = run(pipeline, clickstream(bucket_url=str(bucket)), _reconcile)
+
+    assert f"{table}: removed" in caplog.text and "staged twice" in caplog.text
+    assert report.reconciled == {"lines read": 5, "loaded": 3, "quarantined": 2}
+    with duckdb.connect(str(database), read_only=True) as conn:
+        counts = conn.execute(
+            "select (select count(*) from raw_clickstream.events),"
+            " (select count(*) from raw_clickstream.quarantine),"
+            " (select count(*) from raw_clickstream.files)"
+        ).fetchone()
+    assert counts == (3, 2, 1)
+
+
+def _reconcile(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]:
+    return reconcile(pipeline, load_ids).counts()

@@ -35,6 +35,7 @@ import pyarrow as pa
 from dlt.sources import DltResource
 from dlt.sources.filesystem import FileItemDict, filesystem
 
+from ..runner import ROW_KEY_HINT
 from .drift import drift_report
 from .helpers import (
     EVENTS_SCHEMA,
@@ -53,6 +54,7 @@ from .settings import (
     FILES_PER_PAGE,
     FILES_TABLE,
     QUARANTINE_TABLE,
+    ROW_KEYS,
     SCHEMA_CONTRACT,
 )
 from .tallies import FileTally, empty, file_rows
@@ -117,13 +119,17 @@ def read_events(
     already_loaded = loaded_file_names(pipeline)
     contents = loaded_contents(pipeline)
     copies: list[str] = []
-    yield empty(EVENTS_SCHEMA)
-    yield dlt.mark.with_table_name(empty(QUARANTINE_SCHEMA), QUARANTINE_TABLE)
+    # Each table declares its rows' key, so a load resumed after a kill keeps one copy of
+    # the rows a re-run job loaded twice (ingestion/runner.py).
+    yield dlt.mark.with_hints(empty(EVENTS_SCHEMA), _row_key(EVENTS_TABLE))
+    yield dlt.mark.with_hints(
+        empty(QUARANTINE_SCHEMA), _row_key(QUARANTINE_TABLE), create_table_variant=True
+    )
     # The one table whose columns may evolve: a warehouse loaded before content hashes were
     # recorded gets the column (NULL for its earlier files) instead of a frozen-contract error.
     yield dlt.mark.with_hints(
         empty(FILES_SCHEMA),
-        dlt.mark.make_hints(table_name=FILES_TABLE, schema_contract={"columns": "evolve"}),
+        _row_key(FILES_TABLE, schema_contract={"columns": "evolve"}),
         create_table_variant=True,
     )
 
@@ -185,6 +191,13 @@ def read_events(
             ", ".join(skipped[:5]),
             " ..." if len(skipped) > 5 else "",
         )
+
+
+def _row_key(table: str, **hints: Any) -> Any:
+    """The hints of one of the source's tables, with the columns that identify its rows."""
+    return dlt.mark.make_hints(
+        table_name=table, additional_table_hints={ROW_KEY_HINT: list(ROW_KEYS[table])}, **hints
+    )
 
 
 def _loaded(parsed: ParsedLines, tallies: dict[str, FileTally]) -> Iterator[Any]:

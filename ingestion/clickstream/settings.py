@@ -20,6 +20,12 @@ SCHEMA_CONTRACT = {"tables": "evolve", "columns": "freeze", "data_type": "freeze
 EVENTS_TABLE = "events"
 QUARANTINE_TABLE = "quarantine"
 FILES_TABLE = "files"
+# What identifies a row of each table: a line of a file is loaded once, a file is recorded once.
+ROW_KEYS = {
+    EVENTS_TABLE: ("_file_name", "_line_number"),
+    QUARANTINE_TABLE: ("file_name", "line_number"),
+    FILES_TABLE: ("file_name",),
+}
 
 # The top-level fields of an event, loaded as text columns of the same name (objects as JSON
 # text). Fields outside this list are kept too, as one JSON object in `_extra`.
