@@ -88,22 +88,25 @@ def work_shop_copy(folder: Path, paths: Paths) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
 
-def _blocks(copy: Any, rows: int = 200_000) -> Iterator[bytes]:
+def _blocks(copy: Any, rows: int = 200_000) -> Iterator[bytearray]:
     """The COPY's rows joined into blocks, read ahead by a thread (at most 4 blocks queued)."""
     import queue
     import threading
 
-    blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+    blocks: queue.Queue[bytearray | None] = queue.Queue(maxsize=4)
 
     def read() -> None:
         try:
-            pending: list[bytes] = []
+            # Each row (a memoryview) is copied at once: views kept until a block is full
+            # make Python's garbage collector rescan them (see ingestion/shop/helpers.py).
+            pending, count = bytearray(), 0
             for row in copy:
-                pending.append(row)
-                if len(pending) >= rows:
-                    blocks.put(b"".join(pending))
-                    pending = []
-            blocks.put(b"".join(pending))
+                pending += row
+                count += 1
+                if count >= rows:
+                    blocks.put(pending)
+                    pending, count = bytearray(), 0
+            blocks.put(pending)
         finally:
             blocks.put(None)
 
