@@ -75,7 +75,7 @@ def generate(dsn: str, scale: float = 1.0, seed: int = 42) -> Summary:
             create table demo_meta.clock (
                 seed bigint not null, scale double precision not null, now timestamptz not null
             );
-            create unlogged table demo_meta.order_plans (
+            create table demo_meta.order_plans (
                 order_id bigint primary key,
                 customer_id bigint not null,
                 subtotal_cents bigint not null,
@@ -124,6 +124,7 @@ def advance(dsn: str, days: int = 1) -> Summary:
     if days < 1:
         raise DemoError(f"days must be at least 1, got {days}")
     with psycopg.connect(dsn) as conn:
+        check_plans(conn)
         for _ in range(days):
             clock = read_clock(conn)
             _advance_one_day(conn, clock)
@@ -143,6 +144,36 @@ def read_clock(conn: psycopg.Connection) -> Clock:
         ) from exc
     assert row is not None, "demo_meta.clock is empty"
     return Clock(seed=row[0], scale=row[1], now=row[2])
+
+
+def check_plans(conn: psycopg.Connection) -> None:
+    """Stop, saying what to do, if the world has lost its order plans; make them crash-safe if
+    they are not yet.
+
+    The plans are the world's future (every order's later events) and the vendors' APIs read
+    them, so they are never deleted. Worlds generated before they were a logged table kept them
+    in an unlogged one, which PostgreSQL empties when it restarts after a crash (a killed
+    server, a machine switched off): such a table is made logged here, once. One already
+    emptied cannot be rebuilt from the shop's tables.
+    """
+    clock = read_clock(conn)  # a clear error if the world was never generated
+    persistence, planned, ordered = conn.execute(
+        "select relpersistence, exists (select from demo_meta.order_plans),"
+        " exists (select from shop.orders)"
+        " from pg_class where oid = 'demo_meta.order_plans'::regclass"
+    ).fetchone()
+    if ordered and not planned:
+        raise DemoError(
+            "the simulated world has lost its order plans: demo_meta.order_plans is empty while"
+            " shop.orders has orders (the world was generated before the plans were crash-safe,"
+            " and PostgreSQL empties an unlogged table when it restarts after a crash). Generate"
+            f" it again: `warehouse demo generate --scale {clock.scale:g} --seed {clock.seed}`"
+            " (this starts the warehouse afresh too)."
+        )
+    if persistence == "u":
+        log.info("making demo_meta.order_plans crash-safe (a logged table)")
+        conn.execute("alter table demo_meta.order_plans set logged")
+        conn.commit()
 
 
 def _refuse_foreign_shop(conn: psycopg.Connection) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 import psycopg
@@ -160,3 +161,47 @@ def test_generate_never_overwrites_a_shop_it_did_not_create(shop_dsn: str) -> No
     with pytest.raises(RuntimeError, match="refusing to generate"):
         shop.generate(shop_dsn, scale=TEST_SCALE)
     assert scalar(shop_dsn, "select count(*) from shop.orders") == 0
+
+
+def test_the_order_plans_survive_a_postgresql_crash() -> None:
+    """The plans are the world's future: a server killed without a checkpoint (`pg_ctl stop
+    -m immediate`) recovers them from the WAL, and the world moves on."""
+    from pgserver._commands import pg_ctl
+
+    from demo.postgres import _system_user, embedded_dsn, stop_embedded
+
+    from .conftest import _world_readable_tempdir
+
+    data_dir = _world_readable_tempdir("warehouse-pg-crash-") / "data"
+    dsn = embedded_dsn(data_dir)
+    try:
+        shop.generate(dsn, scale=TEST_SCALE)
+        plans = scalar(dsn, "select count(*) from demo_meta.order_plans")
+        # Stopped without a checkpoint, then started with the options it ran with.
+        restart = ["-w", "restart", "-m", "immediate", "-l", str(data_dir / "log")]
+        pg_ctl(restart, pgdata=data_dir, user=_system_user(), timeout=60)
+        assert scalar(dsn, "select count(*) from demo_meta.order_plans") == plans > 0
+        shop.advance(dsn)
+        assert scalar(dsn, "select count(*) from demo_meta.order_plans") > plans
+    finally:
+        stop_embedded(data_dir)
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+def test_an_older_worlds_unlogged_plans_are_made_crash_safe_and_lost_ones_say_what_to_do(
+    shop_dsn: str,
+) -> None:
+    shop.generate(shop_dsn, scale=TEST_SCALE)
+    with psycopg.connect(shop_dsn) as conn:  # as worlds generated before the plans were logged
+        conn.execute("alter table demo_meta.order_plans set unlogged")
+    shop.advance(shop_dsn)
+    persistence = "select relpersistence from pg_class where relname = 'order_plans'"
+    assert scalar(shop_dsn, persistence) == "p"
+
+    # What a crash left of an unlogged table: nothing, while the orders are still there.
+    with psycopg.connect(shop_dsn) as conn:
+        conn.execute("truncate demo_meta.order_plans")
+    with pytest.raises(DemoError) as lost:
+        shop.advance(shop_dsn)
+    assert "demo_meta.order_plans is empty while shop.orders has orders" in str(lost.value)
+    assert f"warehouse demo generate --scale {TEST_SCALE:g} --seed 42" in str(lost.value)

@@ -24,6 +24,7 @@ __all__ = [
     "DemoError",
     "advance",
     "api_server",
+    "check_world",
     "generate",
     "live_traffic",
     "log_folder",
@@ -56,6 +57,17 @@ def read_clock(dsn: str) -> Clock:
 
     with psycopg.connect(dsn) as conn:
         return shop.read_clock(conn)
+
+
+def check_world(dsn: str) -> None:
+    """DemoError, saying what to do, if the generated world lost what it needs to go on (its
+    order plans); see ``demo.shop.check_plans``."""
+    import psycopg
+
+    from demo import shop
+
+    with psycopg.connect(dsn) as conn:
+        shop.check_plans(conn)
 
 
 def is_generated(dsn: str) -> bool:
