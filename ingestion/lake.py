@@ -34,3 +34,47 @@ def query_loaded(pipeline: dlt.Pipeline, sql: str, *tables: str) -> pa.Table:
         for name, table in get_delta_tables(pipeline, *tables).items():
             conn.register(name, table.to_pyarrow_dataset())
         return conn.sql(sql).fetch_arrow_table()
+
+
+def keep_one_row_per_key(
+    pipeline: dlt.Pipeline, keys: dict[str, list[str]], load_ids: list[str]
+) -> dict[str, int]:
+    """Among the rows the loads ``load_ids`` appended to each Delta table (name -> the columns
+    that identify a row), keep one per key; the rows removed, per table that had any.
+
+    A table whose loads hold a key twice gets those loads' rows rewritten without the second
+    copies, in one commit (an overwrite limited to the loads' rows): a reader sees the version
+    before or the version after, never a table without the loads.
+    """
+    import duckdb
+    from deltalake import write_deltalake
+    from dlt.common.libs.deltalake import get_delta_tables
+
+    if not keys or not load_ids:
+        return {}
+    loads = ", ".join(f"'{load_id}'" for load_id in load_ids)
+    removed = {}
+    for name, table in get_delta_tables(pipeline, *keys).items():
+        dataset = table.to_pyarrow_dataset()
+        columns = ", ".join(f'"{key}"' for key in keys[name])
+        with duckdb.connect() as conn:
+            conn.register("loaded", dataset)
+            selected = f"from loaded where _dlt_load_id in ({loads})"
+            rows, distinct = conn.sql(
+                f"select count(*), count(distinct ({columns})) {selected}"
+            ).fetchone()
+            if rows == distinct:
+                continue
+            kept = conn.sql(
+                f"select * {selected} qualify row_number() over (partition by {columns}) = 1"
+            ).to_arrow_reader()
+            # DuckDB's Arrow types may differ from the table's (string views, time zones).
+            batches = (batch.cast(dataset.schema) for batch in kept)
+            write_deltalake(
+                table,
+                pa.RecordBatchReader.from_batches(dataset.schema, batches),
+                mode="overwrite",
+                predicate=f"_dlt_load_id in ({loads})",
+            )
+        removed[name] = rows - distinct
+    return removed

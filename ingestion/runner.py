@@ -14,7 +14,7 @@ from dlt.sources import DltSource
 
 from . import failed_loads
 from .destination_caps import capabilities_resolved_once
-from .lake import is_lake
+from .lake import is_lake, keep_one_row_per_key
 
 # Where a pipeline lands its source: the DuckDB warehouse file (the default), or the lake:
 # one Delta Lake table per source table, <lake>/<dataset>/<table>/ (docs/lakehouse.md).
@@ -143,11 +143,30 @@ def _drop_restaged_duplicates(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -
       job can have doubled, so the check reads the new rows, not the history.
     """
     if is_lake(pipeline):
-        return  # Delta's MERGE (upsert) on the key keeps one row per key by itself
+        # Delta's MERGE (upsert) on the key keeps one row per key by itself; appends do not.
+        keys = {
+            table["name"]: table[ROW_KEY_HINT]
+            for table in pipeline.default_schema.data_tables(seen_data_only=True)
+            if table.get(ROW_KEY_HINT)
+        }
+        removed = keep_one_row_per_key(pipeline, keys, list(load_ids))
+    else:
+        removed = _drop_duplicates_in_duckdb(pipeline, load_ids)
+    for name, count in removed.items():
+        log.warning(
+            "%s: %s: removed %d row(s) the resumed load staged twice",
+            pipeline.pipeline_name,
+            name,
+            count,
+        )
+
+
+def _drop_duplicates_in_duckdb(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> dict[str, int]:
+    """``_drop_restaged_duplicates`` in the DuckDB warehouse: the rows removed per table."""
     loads = ", ".join(f"'{load_id}'" for load_id in load_ids)
+    removed = {}
     with pipeline.sql_client() as client:
         for table in pipeline.default_schema.data_tables():
-            name = table["name"]
             if table.get("x-stage-data-deduplicated"):
                 keys = [c for c, column in table["columns"].items() if column.get("primary_key")]
                 rows = ""
@@ -157,21 +176,16 @@ def _drop_restaged_duplicates(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -
                 continue
             if not keys:
                 continue
-            qualified = client.make_qualified_table_name(name)
+            qualified = client.make_qualified_table_name(table["name"])
             key_list = ", ".join(client.escape_column_name(key) for key in keys)
-            removed = client.execute_sql(
+            deleted = client.execute_sql(
                 f"delete from {qualified} where rowid in (select rowid from (select rowid,"
                 f" row_number() over (partition by {key_list}) as copy from {qualified}{rows})"
                 " where copy > 1)"
             )
-            count = removed[0][0] if removed else 0
-            if count:
-                log.warning(
-                    "%s: %s: removed %d row(s) the resumed load staged twice",
-                    pipeline.pipeline_name,
-                    name,
-                    count,
-                )
+            if deleted and deleted[0][0]:
+                removed[table["name"]] = deleted[0][0]
+    return removed
 
 
 def _as_delta_tables(source: DltSource) -> None:

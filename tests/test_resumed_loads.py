@@ -18,7 +18,8 @@ import pyarrow as pa
 import pytest
 
 from ingestion.clickstream import clickstream, reconcile
-from ingestion.runner import _drop_restaged_duplicates, pipeline_for, run
+from ingestion.lake import query_loaded
+from ingestion.runner import _drop_restaged_duplicates, lake_pipeline_for, pipeline_for, run
 from warehouse.paths import PROJECT_DIR
 
 
@@ -54,9 +55,10 @@ KILLED_AFTER_COMMIT = """
 import os, signal, sys
 from dlt.common.storages.load_package import PackageStorage
 from ingestion.clickstream import clickstream
-from ingestion.runner import pipeline_for, run
+from ingestion.runner import run
+from tests.test_resumed_loads import clickstream_pipeline
 
-database, pipelines, bucket, table = sys.argv[1:5]
+destination, home, bucket, table = sys.argv[1:5]
 record = PackageStorage.save_pending_transition
 
 def killed_before_recording(self, load_id, file_name, *args, **kwargs):
@@ -65,38 +67,44 @@ def killed_before_recording(self, load_id, file_name, *args, **kwargs):
     return record(self, load_id, file_name, *args, **kwargs)
 
 PackageStorage.save_pending_transition = killed_before_recording
-run(pipeline_for("clickstream", database, pipelines), clickstream(bucket_url=bucket))
+run(clickstream_pipeline(destination, home), clickstream(bucket_url=bucket))
 """
 
 
+def clickstream_pipeline(destination: str, home: Path) -> dlt.Pipeline:
+    """The clickstream pipeline into a DuckDB file or a Delta lake under ``home``."""
+    if destination == "lake":
+        return lake_pipeline_for("clickstream", str(Path(home) / "lake"), Path(home) / "dlt")
+    return pipeline_for("clickstream", Path(home) / "w.duckdb", Path(home) / "dlt")
+
+
+@pytest.mark.parametrize("destination", ["duckdb", "lake"])
 @pytest.mark.parametrize("table", ["events", "quarantine", "files"])
 def test_a_clickstream_job_killed_after_its_commit_loads_each_line_once(
-    tmp_path: Path, table: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, destination: str, table: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bucket, database, pipelines = tmp_path / "logs", tmp_path / "w.duckdb", tmp_path / "dlt"
+    bucket = tmp_path / "logs"
     event = '{"event_id": "e%d", "event": "page_view", "timestamp": "2026-10-20T09:00:00Z"}'
     lines = [event % n for n in range(1, 4)] + ["{not json", "[1, 2]"]
     (bucket / "2026/10/20").mkdir(parents=True)
     (bucket / "2026/10/20/events-2026102009.jsonl.gz").write_bytes(
         gzip.compress("\n".join(lines).encode() + b"\n")
     )
-    argv = [sys.executable, "-c", KILLED_AFTER_COMMIT, database, pipelines, bucket, table]
+    argv = [sys.executable, "-c", KILLED_AFTER_COMMIT, destination, tmp_path, bucket, table]
     killed = subprocess.run(list(map(str, argv)), cwd=PROJECT_DIR, capture_output=True)
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
 
-    pipeline = pipeline_for("clickstream", database, pipelines)
+    pipeline = clickstream_pipeline(destination, tmp_path)
     with caplog.at_level(logging.WARNING):
         report = run(pipeline, clickstream(bucket_url=str(bucket)), _reconcile)
 
     assert f"{table}: removed" in caplog.text and "staged twice" in caplog.text
     assert report.reconciled == {"lines read": 5, "loaded": 3, "quarantined": 2}
-    with duckdb.connect(str(database), read_only=True) as conn:
-        counts = conn.execute(
-            "select (select count(*) from raw_clickstream.events),"
-            " (select count(*) from raw_clickstream.quarantine),"
-            " (select count(*) from raw_clickstream.files)"
-        ).fetchone()
-    assert counts == (3, 2, 1)
+    counts = {
+        name: query_loaded(pipeline, f"select count(*) as n from {name}", name)["n"][0].as_py()
+        for name in ("events", "quarantine", "files")
+    }
+    assert counts == {"events": 3, "quarantine": 2, "files": 1}
 
 
 def _reconcile(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]:
