@@ -146,9 +146,9 @@ def read_clock(conn: psycopg.Connection) -> Clock:
     return Clock(seed=row[0], scale=row[1], now=row[2])
 
 
-def check_plans(conn: psycopg.Connection) -> None:
-    """Stop, saying what to do, if the world has lost its order plans; make them crash-safe if
-    they are not yet.
+def check_plans(conn: psycopg.Connection) -> Clock:
+    """The world's clock; but stop, saying what to do, if the world has lost its order plans,
+    and make them crash-safe if they are not yet.
 
     The plans are the world's future (every order's later events) and the vendors' APIs read
     them, so they are never deleted. Worlds generated before they were a logged table kept them
@@ -174,6 +174,7 @@ def check_plans(conn: psycopg.Connection) -> None:
         log.info("making demo_meta.order_plans crash-safe (a logged table)")
         conn.execute("alter table demo_meta.order_plans set logged")
         conn.commit()
+    return clock
 
 
 def _refuse_foreign_shop(conn: psycopg.Connection) -> None:

@@ -17,10 +17,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from ingestion.clickstream import clickstream, reconcile
+from ingestion.clickstream import clickstream
 from ingestion.lake import query_loaded
 from ingestion.runner import _drop_restaged_duplicates, lake_pipeline_for, pipeline_for, run
 from warehouse.paths import PROJECT_DIR
+from warehouse.sources import reconcile_clickstream
 
 
 def test_a_twice_staged_batch_leaves_one_row_per_key(
@@ -96,7 +97,7 @@ def test_a_clickstream_job_killed_after_its_commit_loads_each_line_once(
 
     pipeline = clickstream_pipeline(destination, tmp_path)
     with caplog.at_level(logging.WARNING):
-        report = run(pipeline, clickstream(bucket_url=str(bucket)), _reconcile)
+        report = run(pipeline, clickstream(bucket_url=str(bucket)), reconcile_clickstream)
 
     assert f"{table}: removed" in caplog.text and "staged twice" in caplog.text
     assert report.reconciled == {"lines read": 5, "loaded": 3, "quarantined": 2}
@@ -105,7 +106,3 @@ def test_a_clickstream_job_killed_after_its_commit_loads_each_line_once(
         for name in ("events", "quarantine", "files")
     }
     assert counts == {"events": 3, "quarantine": 2, "files": 1}
-
-
-def _reconcile(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]:
-    return reconcile(pipeline, load_ids).counts()

@@ -48,8 +48,7 @@ def cmd_demo(args: argparse.Namespace, paths: Paths) -> None:
     if args.reset or not simulation.is_generated(dsn):
         report.step("generate", lambda: _generate(dsn, paths, args.scale, args.seed))
     else:
-        simulation.check_world(dsn)
-        clock = simulation.read_clock(dsn)
+        clock = simulation.check_world(dsn)
         print(
             f"shop database: already generated (scale {clock.scale}, clock {clock.now:%Y-%m-%d})"
             "; --reset regenerates it"

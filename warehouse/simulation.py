@@ -59,15 +59,15 @@ def read_clock(dsn: str) -> Clock:
         return shop.read_clock(conn)
 
 
-def check_world(dsn: str) -> None:
-    """DemoError, saying what to do, if the generated world lost what it needs to go on (its
-    order plans); see ``demo.shop.check_plans``."""
+def check_world(dsn: str) -> Clock:
+    """The simulated clock of the generated world at ``dsn``; DemoError, saying what to do, if
+    the world lost what it needs to go on (its order plans, see ``demo.shop.check_plans``)."""
     import psycopg
 
     from demo import shop
 
     with psycopg.connect(dsn) as conn:
-        shop.check_plans(conn)
+        return shop.check_plans(conn)
 
 
 def is_generated(dsn: str) -> bool:
