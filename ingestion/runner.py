@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,13 @@ LAKE_TABLE_FORMAT = "delta"
 # A table hint naming the columns that identify a row of an appended table (a list): a load
 # resumed after a kill keeps one row per key (see _drop_restaged_duplicates).
 ROW_KEY_HINT = "x-row-key"
+# dlt keeps every load package it has loaded, under <pipeline>/load/loaded/. The rows go as the
+# package completes ([load] delete_completed_jobs in .dlt/config.toml; a package with a failed
+# job keeps them); the folder (its state and schema, ~50 KB) stays for `dlt pipeline <name>
+# load-package`: the newest this many per pipeline. Without both, the home would grow with
+# every run: by a copy of each day's rows, and by a folder every 10 s the real-time refresher
+# loads.
+KEPT_LOADED_PACKAGES = 24
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +104,7 @@ def run(
         # Name the table and columns, and the way out if a rerun cannot fix it.
         raise failed_loads.explain(pipeline, failure) from failure
     info.raise_on_failed_jobs()
+    prune_loaded_packages(pipeline, KEPT_LOADED_PACKAGES)
     normalized = pipeline.last_trace.last_normalize_info
     counts = normalized.row_counts if normalized else {}
     rows = {
@@ -127,6 +136,21 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     info.raise_on_failed_jobs()
     _drop_restaged_duplicates(pipeline, info.loads_ids)
     return list(info.loads_ids)
+
+
+def prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> int:
+    """Delete all but the newest ``keep`` loaded packages of ``pipeline``; how many went."""
+    loaded = Path(pipeline.working_dir) / "load" / "loaded"
+    if not loaded.is_dir():
+        return 0
+    packages = sorted(
+        (entry for entry in loaded.iterdir() if entry.name.replace(".", "", 1).isdigit()),
+        key=lambda entry: float(entry.name),  # a load id is the unix time it started
+    )
+    old = packages[: max(0, len(packages) - keep)]
+    for package in old:
+        shutil.rmtree(package)
+    return len(old)
 
 
 def _drop_restaged_duplicates(pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> None:

@@ -149,6 +149,8 @@ def _merge(paths: Paths, dsn: str, schema: str, table: str, rows: list[dict[str,
     """Merge ``rows`` on customer_id with dlt's SQLAlchemy destination (psycopg 3)."""
     import dlt
 
+    from ingestion.runner import KEPT_LOADED_PACKAGES, prune_loaded_packages
+
     @dlt.resource(
         name=table,
         write_disposition="merge",
@@ -175,6 +177,7 @@ def _merge(paths: Paths, dsn: str, schema: str, table: str, rows: list[dict[str,
             # dlt's SQLAlchemy merge job builds a subquery SQLAlchemy 2.1 warns about.
             warnings.filterwarnings("ignore", message=".*coercing SELECT object to scalar")
             pipeline.run(customer_flags()).raise_on_failed_jobs()
+        prune_loaded_packages(pipeline, KEPT_LOADED_PACKAGES)
     except Exception as exc:
         raise ReverseEtlError(f"reverse ETL into {schema}.{table} failed: {exc}") from exc
 
