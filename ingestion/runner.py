@@ -124,6 +124,7 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     (incremental cursors) of its extract, so loading it first and then extracting from the
     state it brings loads every row once.
     """
+    _drop_committed_extracts(pipeline)
     if not pipeline.has_pending_data:
         return []
     log.warning(
@@ -136,6 +137,31 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     info.raise_on_failed_jobs()
     _drop_restaged_duplicates(pipeline, info.loads_ids)
     return list(info.loads_ids)
+
+
+def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
+    """Finish a normalize that a kill cut between its two last steps.
+
+    dlt's normalize commits a package by renaming its normalized folder into
+    ``load/normalized``, then deletes the extracted package. Killed between the two, both are
+    left, and normalizing the extracted one again fails on the rename ("Directory not
+    empty") on every run after. The normalized package is complete (the rename is atomic), so
+    the extracted copy is what dlt would have deleted next.
+    """
+    working = Path(pipeline.working_dir)
+    extracted = working / "normalize" / "extracted"
+    if not extracted.is_dir():
+        return
+    for package in extracted.iterdir():
+        committed = [working / "load" / stage / package.name for stage in ("normalized", "loaded")]
+        if any(folder.is_dir() for folder in committed):
+            log.warning(
+                "%s: package %s was normalized when the run was killed; deleting its extracted"
+                " copy",
+                pipeline.pipeline_name,
+                package.name,
+            )
+            shutil.rmtree(package)
 
 
 def prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> int:

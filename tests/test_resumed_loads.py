@@ -106,3 +106,51 @@ def test_a_clickstream_job_killed_after_its_commit_loads_each_line_once(
         for name in ("events", "quarantine", "files")
     }
     assert counts == {"events": 3, "quarantine": 2, "files": 1}
+
+
+# Kills the clickstream pipeline (SIGKILL) right after dlt's normalize committed its package
+# (renamed into load/normalized), before it deleted the extracted copy.
+KILLED_AFTER_NORMALIZE = """
+import os, signal, sys
+from dlt.common.storages.load_storage import LoadStorage
+from ingestion.clickstream import clickstream
+from ingestion.runner import run
+from tests.test_resumed_loads import clickstream_pipeline
+
+destination, home, bucket = sys.argv[1:4]
+commit = LoadStorage.commit_new_load_package
+
+def killed_after_commit(self, *args, **kwargs):
+    commit(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+LoadStorage.commit_new_load_package = killed_after_commit
+run(clickstream_pipeline(destination, home), clickstream(bucket_url=bucket))
+"""
+
+
+@pytest.mark.parametrize("destination", ["duckdb", "lake"])
+def test_a_run_killed_between_normalize_commit_and_cleanup_does_not_wedge_the_next(
+    tmp_path: Path, destination: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    bucket = tmp_path / "logs"
+    event = '{"event_id": "e%d", "event": "page_view", "timestamp": "2026-10-20T09:00:00Z"}'
+    (bucket / "2026/10/20").mkdir(parents=True)
+    (bucket / "2026/10/20/events-2026102009.jsonl.gz").write_bytes(
+        gzip.compress("\n".join([event % 1, event % 2, "{not json"]).encode() + b"\n")
+    )
+    argv = [sys.executable, "-c", KILLED_AFTER_NORMALIZE, destination, tmp_path, bucket]
+    killed = subprocess.run(list(map(str, argv)), cwd=PROJECT_DIR, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    working = tmp_path / "dlt" / "clickstream"
+    left = [p.name for p in (working / "normalize" / "extracted").iterdir()]
+    assert left and all((working / "load" / "normalized" / name).is_dir() for name in left)
+
+    pipeline = clickstream_pipeline(destination, tmp_path)
+    with caplog.at_level(logging.WARNING):
+        report = run(pipeline, clickstream(bucket_url=str(bucket)), reconcile_clickstream)
+
+    assert "was normalized when the run was killed" in caplog.text
+    assert report.reconciled == {"lines read": 3, "loaded": 2, "quarantined": 1}
+    events = query_loaded(pipeline, "select count(*) as n from events", "events")
+    assert events["n"][0].as_py() == 2
