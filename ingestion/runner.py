@@ -124,7 +124,7 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     (incremental cursors) of its extract, so loading it first and then extracting from the
     state it brings loads every row once.
     """
-    _drop_committed_extracts(pipeline)
+    drop_committed_extracts(pipeline)
     if not pipeline.has_pending_data:
         return []
     log.warning(
@@ -139,7 +139,7 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     return list(info.loads_ids)
 
 
-def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
+def drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
     """Finish a normalize that a kill cut between its two last steps.
 
     dlt's normalize commits a package by renaming its normalized folder into
