@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
-from dlt.sources import DltSource
+from dlt.sources import DltResource, DltSource
 
 from . import failed_loads
 from .destination_caps import capabilities_resolved_once
@@ -86,14 +86,16 @@ def lake_pipeline_for(source: str, lake_url: str, pipelines_dir: Path) -> dlt.Pi
 
 
 def run(
-    pipeline: dlt.Pipeline, source: DltSource, reconcile: Reconcile | None = None
+    pipeline: dlt.Pipeline, source: DltSource | DltResource, reconcile: Reconcile | None = None
 ) -> IngestReport:
-    """Extract, normalize and load ``source``; raise if any load job failed or the source's
-    ``reconcile`` check fails."""
+    """Extract, normalize and load ``source`` (or a single resource, into DuckDB or another
+    SQL destination); raise if any load job failed or the source's ``reconcile`` check
+    fails."""
     started = time.perf_counter()
     try:
         resumed = _finish_interrupted(pipeline)
         if is_lake(pipeline):
+            assert isinstance(source, DltSource), "the lake loads sources"
             _as_delta_tables(source)
             info = pipeline.run(source, loader_file_format="parquet")
         else:
@@ -104,7 +106,7 @@ def run(
         # Name the table and columns, and the way out if a rerun cannot fix it.
         raise failed_loads.explain(pipeline, failure) from failure
     info.raise_on_failed_jobs()
-    prune_loaded_packages(pipeline, KEPT_LOADED_PACKAGES)
+    _prune_loaded_packages(pipeline, KEPT_LOADED_PACKAGES)
     normalized = pipeline.last_trace.last_normalize_info
     counts = normalized.row_counts if normalized else {}
     rows = {
@@ -124,7 +126,7 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     (incremental cursors) of its extract, so loading it first and then extracting from the
     state it brings loads every row once.
     """
-    drop_committed_extracts(pipeline)
+    _drop_committed_extracts(pipeline)
     if not pipeline.has_pending_data:
         return []
     log.warning(
@@ -139,7 +141,7 @@ def _finish_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     return list(info.loads_ids)
 
 
-def drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
+def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
     """Finish a normalize that a kill cut between its two last steps.
 
     dlt's normalize commits a package by renaming its normalized folder into
@@ -164,7 +166,7 @@ def drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
             shutil.rmtree(package)
 
 
-def prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> int:
+def _prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> int:
     """Delete all but the newest ``keep`` loaded packages of ``pipeline``; how many went."""
     loaded = Path(pipeline.working_dir) / "load" / "loaded"
     if not loaded.is_dir():

@@ -149,11 +149,7 @@ def _merge(paths: Paths, dsn: str, schema: str, table: str, rows: list[dict[str,
     """Merge ``rows`` on customer_id with dlt's SQLAlchemy destination (psycopg 3)."""
     import dlt
 
-    from ingestion.runner import (
-        KEPT_LOADED_PACKAGES,
-        drop_committed_extracts,
-        prune_loaded_packages,
-    )
+    from ingestion.runner import run
 
     @dlt.resource(
         name=table,
@@ -180,9 +176,9 @@ def _merge(paths: Paths, dsn: str, schema: str, table: str, rows: list[dict[str,
         with warnings.catch_warnings():
             # dlt's SQLAlchemy merge job builds a subquery SQLAlchemy 2.1 warns about.
             warnings.filterwarnings("ignore", message=".*coercing SELECT object to scalar")
-            drop_committed_extracts(pipeline)  # what a kill in dlt's normalize left
-            pipeline.run(customer_flags()).raise_on_failed_jobs()
-        prune_loaded_packages(pipeline, KEPT_LOADED_PACKAGES)
+            # The ingestion runner: a killed run's package finished first, loaded packages
+            # pruned, a failed job raised.
+            run(pipeline, customer_flags())
     except Exception as exc:
         raise ReverseEtlError(f"reverse ETL into {schema}.{table} failed: {exc}") from exc
 
